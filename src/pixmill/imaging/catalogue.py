@@ -1,0 +1,95 @@
+"""The one catalogue of operations: the pipeline validator, the API, the CLI and the docs all read it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from pixmill.imaging.errors import DeadlineExceeded
+from pixmill.imaging.limits import Limits
+from pixmill.imaging.values import Value
+
+Kind = Literal["image", "encoded", "data"]
+
+
+class Params(BaseModel):
+    """Base of every operation's parameters: unknown fields are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+P = TypeVar("P", bound=Params)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an operation may know about the run: the limits and the deadline."""
+
+    limits: Limits = field(default_factory=Limits)
+    deadline: float | None = None  # time.monotonic() value
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlineExceeded("the pipeline ran past its deadline")
+
+
+@dataclass(frozen=True)
+class Operation(Generic[P]):
+    """One operation: its name, parameters, what it takes and makes, and the function that runs it."""
+
+    name: str
+    summary: str
+    params: type[P]
+    run: Callable[[list[Value], P, RunContext], Value]
+    accepts: tuple[Kind, ...] = ("image",)
+    produces: Kind = "image"
+    # Size this operation needs from its source, given the source's displayed size: lets the decoder
+    # shrink on load. None means "the full image".
+    needs_size: Callable[[P, int, int], tuple[int, int] | None] | None = None
+    queue: Literal["standard", "ml"] = "standard"
+
+
+CATALOGUE: dict[str, Operation[Any]] = {}
+
+
+def register(op: Operation[P]) -> Operation[P]:
+    """Add an operation to the catalogue (once per name)."""
+    if op.name in CATALOGUE:
+        raise ValueError(f"operation {op.name!r} is registered twice")
+    CATALOGUE[op.name] = op
+    return op
+
+
+def get_operation(name: str) -> Operation[Any] | None:
+    """The operation called `name`, or None."""
+    _load_builtin_ops()
+    return CATALOGUE.get(name)
+
+
+def operations() -> dict[str, Operation[Any]]:
+    """Every registered operation by name."""
+    _load_builtin_ops()
+    return dict(CATALOGUE)
+
+
+def _load_builtin_ops() -> None:
+    import pixmill.imaging.ops  # noqa: F401  (registers the built-in operations)
+
+
+def describe() -> list[dict[str, Any]]:
+    """The catalogue as JSON: name, summary, what it takes and makes, parameters' JSON schema."""
+    return [
+        {
+            "name": op.name,
+            "summary": op.summary,
+            "accepts": list(op.accepts),
+            "produces": op.produces,
+            "queue": op.queue,
+            "params": op.params.model_json_schema(),
+        }
+        for op in sorted(operations().values(), key=lambda o: o.name)
+    ]

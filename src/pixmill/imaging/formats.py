@@ -1,0 +1,38 @@
+"""The formats pixmill reads and writes, by Pillow's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str  # Pillow's format name
+    media_type: str
+    extension: str
+    has_alpha: bool
+    lossy: bool
+
+
+OUTPUT_FORMATS: dict[str, OutputFormat] = {
+    "jpeg": OutputFormat("JPEG", "image/jpeg", "jpg", has_alpha=False, lossy=True),
+    "png": OutputFormat("PNG", "image/png", "png", has_alpha=True, lossy=False),
+    "webp": OutputFormat("WEBP", "image/webp", "webp", has_alpha=True, lossy=True),
+    "avif": OutputFormat("AVIF", "image/avif", "avif", has_alpha=True, lossy=True),
+}
+
+MEDIA_TYPES = {f.name: f.media_type for f in OUTPUT_FORMATS.values()} | {
+    "GIF": "image/gif",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+}
+
+
+def output_format_for(source_format: str) -> OutputFormat:
+    """The output format used when a pipeline ends on an image without an explicit conversion."""
+    key = source_format.lower()
+    if key == "jpg":
+        key = "jpeg"
+    return OUTPUT_FORMATS.get(key, OUTPUT_FORMATS["png"])
