@@ -1,0 +1,84 @@
+"""One Settings object, read from PIXMILL_* environment variables; the defaults are embedded mode."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pixmill.imaging.limits import Limits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIXMILL_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("pixmill-data"), description="SQLite database and local files.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    storage: Literal["local"] = "local"
+    storage_dir: Path | None = Field(default=None, description="Root of local storage; default data_dir/files.")
+    secret_key: str | None = Field(
+        default=None, description="Key for signed URLs; default: generated once and kept in data_dir."
+    )
+    runner: Literal["inprocess"] = "inprocess"
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    retention_hours: float = Field(default=24.0, gt=0)
+    cleanup_interval_s: float = Field(default=600.0, gt=0)
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest single file.")
+    max_request_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="Largest request body.")
+    max_files_per_upload: int = Field(default=50, ge=1)
+    max_pixels: int = Field(default=100_000_000, ge=1)
+    max_dimension: int = Field(default=30_000, ge=1)
+    max_frames: int = Field(default=200, ge=1)
+    job_timeout_s: float = Field(default=300.0, gt=0)
+
+    webhook_allow_private: bool = False
+    webhook_attempts: int = Field(default=4, ge=1, le=20)
+    webhook_backoff_s: float = Field(default=2.0, ge=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'pixmill.db'}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.resolved_data_dir / "files").expanduser().resolve()
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """The URL-signing key: the setting, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.resolved_data_dir / "secret.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        return path.read_bytes().strip()
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_bytes=self.max_upload_bytes,
+            max_pixels=self.max_pixels,
+            max_dimension=self.max_dimension,
+            max_frames=self.max_frames,
+        )

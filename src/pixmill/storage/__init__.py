@@ -1,0 +1,32 @@
+"""The storage port: put, get and delete objects by key; hand out signed, expiring download URLs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pixmill.config import Settings
+
+
+class ObjectNotFound(Exception):
+    """No object is stored under that key."""
+
+
+class InvalidKey(ValueError):
+    """The key is not a safe storage key."""
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes, media_type: str) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def delete_prefix(self, prefix: str) -> int: ...
+    def signed_url(self, key: str, expires_at: datetime, base_url: str, filename: str | None = None) -> str: ...
+    def check(self) -> None: ...
+
+
+def build_storage(settings: Settings) -> Storage:
+    """The storage adapter the settings choose."""
+    from pixmill.storage.local import LocalStorage
+
+    return LocalStorage(settings.resolved_storage_dir, settings.signing_key)
