@@ -1,0 +1,1 @@
+"""Uploaded images (assets): checked by content, stored, recorded."""

@@ -1,0 +1,60 @@
+"""Upload routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, File, UploadFile, status
+
+from pixmill.api.deps import Ctx
+from pixmill.api.problems import Problem
+from pixmill.assets import service
+from pixmill.assets.schemas import AssetRead, UploadResult
+from pixmill.db.models import Asset
+
+router = APIRouter(prefix="/api/v1", tags=["uploads"])
+
+
+def read_upload(ctx: Ctx, upload: UploadFile) -> bytes:
+    """The bytes of one uploaded file, refusing more than the per-file limit."""
+    limit = ctx.settings.max_upload_bytes
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise Problem(413, "File too large", f"{upload.filename}: the file is over the limit of {limit} bytes")
+    return data
+
+
+def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
+    """Check and store every file; if one is refused, none is kept."""
+    if len(uploads) > ctx.settings.max_files_per_upload:
+        raise Problem(
+            413, "Too many files", f"{len(uploads)} files; at most {ctx.settings.max_files_per_upload} per upload"
+        )
+    assets: list[Asset] = []
+    try:
+        for upload in uploads:
+            assets.append(service.prepare_asset(ctx, upload.filename, read_upload(ctx, upload)))
+    except BaseException:
+        service.discard(ctx, assets)
+        raise
+    return assets
+
+
+@router.post(
+    "/uploads",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload one or many images",
+    responses={
+        413: {"description": "A file or the image inside it is too large"},
+        415: {"description": "A file is not an image of a supported format"},
+    },
+)
+def upload(ctx: Ctx, files: list[UploadFile] = File(description="One or more image files.")) -> UploadResult:
+    assets = service.save_assets(ctx, ingest(ctx, files))
+    return UploadResult(assets=[AssetRead.model_validate(a) for a in assets])
+
+
+@router.get("/uploads/{asset_id}", summary="One uploaded asset", responses={404: {"description": "No such asset"}})
+def get_upload(ctx: Ctx, asset_id: str) -> AssetRead:
+    asset = service.get_asset(ctx, asset_id)
+    if asset is None:
+        raise Problem(404, "Asset not found", f"no asset has the id {asset_id!r}")
+    return AssetRead.model_validate(asset)

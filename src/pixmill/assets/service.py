@@ -1,0 +1,73 @@
+"""Turn uploaded bytes into assets: sniff and check by content, store under an id-derived key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from pixmill.context import Context
+from pixmill.db.models import Asset
+from pixmill.imaging.decode import probe
+from pixmill.imaging.errors import ImagingError
+from pixmill.storage.keys import upload_key
+
+
+class UploadRejected(Exception):
+    """One file of an upload was refused; `error` says why, `filename` which."""
+
+    def __init__(self, filename: str, error: ImagingError) -> None:
+        super().__init__(f"{filename}: {error.message}")
+        self.filename = filename
+        self.error = error
+
+
+def clean_filename(name: str | None) -> str:
+    """The client's file name, kept for display only (never for storage keys)."""
+    name = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip() or "upload"
+    return name[:255]
+
+
+def prepare_asset(ctx: Context, filename: str | None, data: bytes) -> Asset:
+    """Check one file by its content and store it; the Asset row is returned unsaved."""
+    name = clean_filename(filename)
+    try:
+        info = probe(data, ctx.settings.limits)
+    except ImagingError as exc:
+        raise UploadRejected(name, exc) from exc
+    asset_id = uuid.uuid4().hex
+    key = upload_key(asset_id)
+    ctx.storage.put(key, data, "application/octet-stream")
+    now = datetime.now(UTC)
+    return Asset(
+        id=asset_id,
+        filename=name,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key,
+        created_at=now,
+        expires_at=now + timedelta(hours=ctx.settings.retention_hours),
+    )
+
+
+def discard(ctx: Context, assets: list[Asset]) -> None:
+    """Remove the stored files of assets that will not be recorded."""
+    for asset in assets:
+        ctx.storage.delete_prefix(asset.storage_key)
+
+
+def save_assets(ctx: Context, assets: list[Asset]) -> list[Asset]:
+    with ctx.session() as s:
+        s.add_all(assets)
+        s.commit()
+    return assets
+
+
+def get_asset(ctx: Context, asset_id: str) -> Asset | None:
+    with ctx.session() as s:
+        return s.get(Asset, asset_id)

@@ -1,0 +1,1 @@
+"""The job lifecycle: states, execution, and dispatch through a runner port."""

@@ -1,0 +1,103 @@
+"""Job routes: submit a pipeline over uploaded assets, read one job, list jobs, read the catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.context import Context
+from pixmill.db.models import Job
+from pixmill.imaging.catalogue import describe
+from pixmill.imaging.pipeline import parse_pipeline
+from pixmill.jobs import service
+from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def job_read(ctx: Context, job: Job, base_url: str) -> JobRead:
+    return JobRead(
+        id=job.id,
+        status=job.status,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        expires_at=job.expires_at,
+        inputs=list(job.input_ids),
+        pipeline=job.pipeline,
+        steps=[StepRead(**s) for s in job.steps],
+        error=job.error,
+        outputs=[
+            OutputRead(
+                input=o.input_index,
+                name=o.name,
+                node=o.node,
+                format=o.format,
+                media_type=o.media_type,
+                bytes=o.bytes,
+                width=o.width,
+                height=o.height,
+                url=service.output_url(ctx, job, o, base_url),
+            )
+            for o in job.outputs
+        ],
+        metadata=job.result_metadata,
+        webhook=WebhookRead(url=job.webhook_url, status=job.webhook_status) if job.webhook_url else None,
+    )
+
+
+@router.post(
+    "/jobs",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Run a pipeline over uploaded assets",
+    responses={422: {"description": "Invalid pipeline, unknown asset or refused webhook URL"}},
+)
+def create_job(
+    ctx: Ctx,
+    runner: Runner,
+    base: BaseUrl,
+    body: JobCreate,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobRead:
+    from pixmill.logs import request_id_var
+
+    pipeline = parse_pipeline(body.pipeline)
+    job, created = service.create_job(
+        ctx,
+        pipeline=pipeline,
+        input_ids=body.inputs,
+        base_url=base,
+        request_id=request_id_var.get(),
+        webhook_url=body.webhook_url,
+        idempotency_key=idempotency_key,
+    )
+    if created:
+        runner.submit(job.id)
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    return job_read(ctx, job, base)
+
+
+@router.get("/jobs/{job_id}", summary="One job with fresh signed URLs", responses={404: {"description": "No such job"}})
+def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> JobRead:
+    return job_read(ctx, service.get_job(ctx, job_id), base)
+
+
+@router.get("/jobs", summary="Jobs, newest first")
+def list_jobs(
+    ctx: Ctx,
+    base: BaseUrl,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobPage:
+    rows, total = service.list_jobs(ctx, limit, offset)
+    return JobPage(items=[job_read(ctx, j, base) for j in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/operations", summary="The operation catalogue")
+def list_operations() -> list[OperationRead]:
+    return [OperationRead(**op) for op in describe()]

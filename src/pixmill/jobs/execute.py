@@ -1,0 +1,183 @@
+"""Run one job: the function every runner calls (in a pool process here, in a Celery task later)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import time
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+from pixmill.context import Context
+from pixmill.db.models import Asset, JobOutput
+from pixmill.imaging.catalogue import RunContext
+from pixmill.imaging.errors import ImagingError
+from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
+from pixmill.imaging.values import DataValue, EncodedValue
+from pixmill.jobs import repository, states
+from pixmill.logs import job_id_var, request_id_var
+from pixmill.storage import ObjectNotFound
+from pixmill.storage.keys import archive_key, result_key
+
+log = logging.getLogger("pixmill.jobs")
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so archives are byte-identical
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def execute_job(ctx: Context, job_id: str) -> str:
+    """Process job `job_id` to a final status and return it; a job already final is left alone."""
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None:
+            log.warning("job vanished before it ran", extra={"job": job_id})
+            return "MISSING"
+        if job.status in states.FINAL:
+            return job.status
+        if job.attempts >= states.MAX_ATTEMPTS:
+            _fail(ctx, job_id, f"gave up after {job.attempts} attempts (the worker stopped each time)")
+            return states.FAILED
+        job.status = states.PROCESSING
+        job.started_at = _now()
+        job.attempts += 1
+        s.commit()
+        spec, input_ids, api = job.pipeline, list(job.input_ids), job.api
+        rid_token = request_id_var.set(job.request_id)
+        assets = {a.id: a for a in s.query(Asset).filter(Asset.id.in_(input_ids))}
+    jid_token = job_id_var.set(job_id)
+    try:
+        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], api)
+    finally:
+        job_id_var.reset(jid_token)
+        request_id_var.reset(rid_token)
+
+
+def _process(ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset | None], api: str) -> str:
+    started = time.monotonic()
+    log.info("job started", extra={"inputs": len(assets)})
+    try:
+        pipeline = parse_pipeline(spec)
+        run_ctx = RunContext(limits=ctx.settings.limits, deadline=started + ctx.settings.job_timeout_s)
+        outputs: list[JobOutput] = []
+        steps: list[dict[str, Any]] = []
+        per_input: list[dict[str, Any]] = []
+        for index, asset in enumerate(assets):
+            if asset is None:
+                raise ObjectNotFound(f"input {index}")
+            result = run_pipeline(pipeline, ctx.storage.get(asset.storage_key), run_ctx)
+            data_results: dict[str, Any] = {}
+            for out in result.outputs:
+                outputs.append(_store_output(ctx, job_id, index, out.name, out.node, out.index, out.value))
+                if isinstance(out.value, DataValue):
+                    data_results[out.name] = out.value.data
+            per_input.append(data_results)
+            steps += [{"input": index, "node": st.node, "op": st.op, "ms": round(st.ms, 3)} for st in result.steps]
+        archive = _store_archive(ctx, job_id, outputs) if api == "process" else None
+    except ImagingError as exc:
+        log.info("job failed on its input", extra={"error": exc.message})
+        _fail(ctx, job_id, exc.message)
+        return states.FAILED
+    except ObjectNotFound as exc:
+        _fail(ctx, job_id, f"an input file is no longer stored ({exc}); it may have expired")
+        return states.FAILED
+    except Exception as exc:
+        log.exception("job crashed")
+        _fail(ctx, job_id, f"internal error while processing ({type(exc).__name__}); the job was not completed")
+        return states.FAILED
+
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None:
+            return "MISSING"
+        job.outputs.clear()  # a rerun after a crash replaces, never duplicates
+        s.flush()
+        job.outputs.extend(outputs)
+        job.steps = steps
+        job.result_metadata = {"inputs": per_input} if any(per_input) else None
+        job.archive_key = archive
+        job.status = states.COMPLETED
+        job.error = None
+        job.finished_at = _now()
+        if job.webhook_url:
+            job.webhook_status = states.WEBHOOK_PENDING
+        s.commit()
+    log.info("job completed", extra={"ms": round((time.monotonic() - started) * 1000, 1), "outputs": len(outputs)})
+    return states.COMPLETED
+
+
+def _store_output(
+    ctx: Context,
+    job_id: str,
+    input_index: int,
+    name: str,
+    node: str,
+    node_index: int,
+    value: EncodedValue | DataValue,
+) -> JobOutput:
+    if isinstance(value, EncodedValue):
+        data, media_type, ext = value.data, value.media_type, value.extension
+        fmt, width, height = value.format, value.width, value.height
+    else:
+        data = json.dumps(value.data, sort_keys=True, indent=2).encode()
+        media_type, ext, fmt, width, height = "application/json", "json", None, None, None
+    key = result_key(job_id, input_index, node_index, ext)
+    ctx.storage.put(key, data, media_type)
+    return JobOutput(
+        input_index=input_index,
+        node_index=node_index,
+        name=name,
+        node=node,
+        storage_key=key,
+        media_type=media_type,
+        format=fmt,
+        bytes=len(data),
+        width=width,
+        height=height,
+    )
+
+
+def download_name(output: JobOutput, multiple_inputs: bool) -> str:
+    """A friendly file name for an output: its name, the input number when several, the extension."""
+    ext = output.storage_key.rsplit(".", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", output.name)
+    if stem.lower().endswith("." + ext):
+        stem = stem[: -len(ext) - 1]
+    return f"{stem}-{output.input_index}.{ext}" if multiple_inputs else f"{stem}.{ext}"
+
+
+def _store_archive(ctx: Context, job_id: str, outputs: list[JobOutput]) -> str:
+    multiple = len({o.input_index for o in outputs}) > 1
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for out in outputs:
+            info = zipfile.ZipInfo(download_name(out, multiple), date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, ctx.storage.get(out.storage_key))
+    key = archive_key(job_id)
+    ctx.storage.put(key, buf.getvalue(), "application/zip")
+    return key
+
+
+def _fail(ctx: Context, job_id: str, message: str) -> None:
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None:
+            return
+        job.status = states.FAILED
+        job.error = message
+        job.finished_at = _now()
+        if job.webhook_url:
+            job.webhook_status = states.WEBHOOK_PENDING
+        s.commit()
+
+
+def fail_job(ctx: Context, job_id: str, message: str) -> None:
+    """Mark a job FAILED from outside its worker (the worker process died, say)."""
+    _fail(ctx, job_id, message)

@@ -1,0 +1,44 @@
+"""Job queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from pixmill.db.models import Job
+from pixmill.jobs.states import ACTIVE
+
+
+def get(session: Session, job_id: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.id == job_id).options(selectinload(Job.outputs)))
+
+
+def page(session: Session, limit: int, offset: int) -> tuple[Sequence[Job], int]:
+    """Newest first."""
+    total = session.scalar(select(func.count()).select_from(Job)) or 0
+    rows = session.scalars(
+        select(Job)
+        .options(selectinload(Job.outputs))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total
+
+
+def active_ids(session: Session) -> list[str]:
+    """Jobs that were PENDING or PROCESSING: the ones to pick up again after a restart."""
+    return list(session.scalars(select(Job.id).where(Job.status.in_(ACTIVE)).order_by(Job.created_at)))
+
+
+def undelivered_webhook_ids(session: Session) -> list[str]:
+    from pixmill.jobs.states import FINAL, WEBHOOK_PENDING
+
+    return list(session.scalars(select(Job.id).where(Job.status.in_(FINAL), Job.webhook_status == WEBHOOK_PENDING)))
+
+
+def expired(session: Session, now: datetime) -> Sequence[Job]:
+    return session.scalars(select(Job).where(Job.expires_at < now)).all()

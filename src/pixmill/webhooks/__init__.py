@@ -1,0 +1,1 @@
+"""Outbound webhooks: the final job status, POSTed and signed."""
