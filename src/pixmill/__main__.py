@@ -1,0 +1,3 @@
+from pixmill.cli import app
+
+app()

@@ -1,0 +1,108 @@
+"""Every error becomes an RFC 7807 problem JSON with a message that says what was wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pixmill.assets.service import UploadRejected
+from pixmill.imaging import errors as imaging
+from pixmill.jobs.service import JobNotFound, UnknownAsset
+from pixmill.webhooks.service import InvalidWebhookUrl
+
+log = logging.getLogger("pixmill.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An HTTP problem raised by a route: status, short title, detail for the user."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+# The core's error types, each mapped once to an HTTP status and title.
+IMAGING_STATUS: dict[type[imaging.ImagingError], tuple[int, str]] = {
+    imaging.ImageTooLarge: (413, "Image too large"),
+    imaging.UnsupportedFormat: (415, "Unsupported image format"),
+    imaging.CorruptImage: (422, "Corrupt image"),
+    imaging.InvalidPipeline: (422, "Invalid pipeline"),
+    imaging.OperationUnavailable: (422, "Operation unavailable"),
+    imaging.DeadlineExceeded: (422, "Deadline exceeded"),
+}
+
+
+def imaging_problem(exc: imaging.ImagingError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in IMAGING_STATUS:
+            return IMAGING_STATUS[cls]
+    return 422, "Unprocessable image"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn exceptions into problems."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(imaging.ImagingError)
+    async def _imaging(_: Request, exc: imaging.ImagingError) -> JSONResponse:
+        status, title = imaging_problem(exc)
+        extra = {"errors": exc.errors} if isinstance(exc, imaging.InvalidPipeline) else {}
+        return problem_response(status, title, exc.message, **extra)
+
+    @app.exception_handler(UploadRejected)
+    async def _upload(_: Request, exc: UploadRejected) -> JSONResponse:
+        status, title = imaging_problem(exc.error)
+        return problem_response(status, title, f"{exc.filename}: {exc.error.message}", filename=exc.filename)
+
+    @app.exception_handler(JobNotFound)
+    async def _job(_: Request, exc: JobNotFound) -> JSONResponse:
+        return problem_response(404, "Job not found", f"no job has the id {exc.args[0]!r}")
+
+    @app.exception_handler(UnknownAsset)
+    async def _asset(_: Request, exc: UnknownAsset) -> JSONResponse:
+        return problem_response(422, "Unknown asset", str(exc))
+
+    @app.exception_handler(InvalidWebhookUrl)
+    async def _webhook(_: Request, exc: InvalidWebhookUrl) -> JSONResponse:
+        return problem_response(422, "Invalid webhook URL", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
+        return problem_response(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem_response(500, "Internal error", "pixmill failed on this request; it has been logged")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

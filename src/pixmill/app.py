@@ -1,0 +1,83 @@
+"""The FastAPI application: wiring of settings, adapters, routes and background upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from pixmill import __version__
+from pixmill.api import problems
+from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from pixmill.assets.endpoints import router as assets_router
+from pixmill.compat.endpoints import router as compat_router
+from pixmill.config import Settings
+from pixmill.context import Context
+from pixmill.db.session import upgrade
+from pixmill.files.endpoints import router as files_router
+from pixmill.health.endpoints import router as health_router
+from pixmill.jobs.endpoints import router as jobs_router
+from pixmill.jobs.runner import build_runner
+from pixmill.jobs.service import expire
+from pixmill.logs import configure_logging
+
+log = logging.getLogger("pixmill")
+
+
+async def _upkeep(ctx: Context) -> None:
+    while True:
+        try:
+            await run_in_threadpool(expire, ctx)
+        except Exception:
+            log.exception("expiry sweep failed")
+        await asyncio.sleep(ctx.settings.cleanup_interval_s)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: from the environment)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_json)
+        ctx = Context.from_settings(settings)
+        await run_in_threadpool(upgrade, ctx.engine)
+        runner = build_runner(ctx)
+        await run_in_threadpool(runner.start)
+        app.state.ctx, app.state.runner = ctx, runner
+        upkeep = asyncio.create_task(_upkeep(ctx))
+        log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
+        try:
+            yield
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            await run_in_threadpool(runner.stop)
+            ctx.close()
+
+    app = FastAPI(
+        title="pixmill",
+        version=__version__,
+        summary="Image pipelines, paint-by-dots canvases and ML enhancement.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for router in (assets_router, jobs_router, compat_router, health_router, files_router):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        page = resources.files("pixmill.web").joinpath("static/index.html").read_text()
+        return HTMLResponse(page)
+
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,123 @@
+"""`pixmill …`: serve the API, process files locally, manage the database, list operations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pixmill.config import Settings
+
+app = typer.Typer(help="pixmill: image pipelines on one processing core.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+FORMAT_SHORTHANDS = {"jpg", "jpeg", "png", "webp", "avif"}
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API, its docs at /docs and the upload page at /."""
+    import uvicorn
+
+    from pixmill.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema up to date (the server also does this at start)."""
+    from pixmill.db.session import make_engine, upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine, revision)
+    typer.echo(f"database at {revision}: {engine.url.render_as_string()}")
+
+
+@app.command("operations")
+def list_operations() -> None:
+    """List the operation catalogue with each operation's parameters."""
+    from pixmill.imaging.catalogue import describe
+
+    for op in describe():
+        params = ", ".join(op["params"].get("properties", {}))
+        typer.echo(f"{op['name']:<10} {op['summary']}  [{params}]")
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_op(text: str) -> dict[str, Any]:
+    """'resize:width=800,height=600' → {'op': 'resize', 'params': {...}}; 'webp:quality=80' is convert."""
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{text!r}: parameters are key=value pairs separated by commas")
+        params[key.strip()] = _value(value.strip())
+    if name in FORMAT_SHORTHANDS:
+        return {"op": "convert", "params": {"format": name, **params}}
+    return {"op": name, "params": params}
+
+
+@app.command()
+def process(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files.", exists=False)],
+    op: Annotated[list[str], typer.Option("--op", help="name:key=value,… (repeat; run in order).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("."),
+) -> None:
+    """Run a pipeline over local files, with the same code the server runs."""
+    from pixmill.imaging.catalogue import RunContext
+    from pixmill.imaging.errors import ImagingError
+    from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
+    from pixmill.imaging.values import EncodedValue
+
+    try:
+        pipeline = parse_pipeline([parse_op(o) for o in op])
+    except ImagingError as exc:
+        errors = getattr(exc, "errors", [])
+        lines = [f"  {e.get('node') or ''} {e.get('field') or ''}: {e['message']}" for e in errors]
+        typer.echo("\n".join([f"error: {exc.message}", *lines]), err=True)
+        raise typer.Exit(2) from None
+    settings = Settings()
+    ctx = RunContext(limits=settings.limits)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("processing", total=len(inputs))
+        for path in inputs:
+            try:
+                data = path.read_bytes()
+                result = run_pipeline(pipeline, data, ctx)
+            except (OSError, ImagingError) as exc:
+                failures += 1
+                message = exc.message if isinstance(exc, ImagingError) else exc.strerror or str(exc)
+                progress.console.print(f"[red]error[/red] {path}: {message}")
+                progress.advance(task)
+                continue
+            for output in result.outputs:
+                if isinstance(output.value, EncodedValue):
+                    target = out / f"{path.stem}.{output.value.extension}"
+                    target.write_bytes(output.value.data)
+                else:
+                    target = out / f"{path.stem}.{output.name}.json"
+                    target.write_text(json.dumps(output.value.data, indent=2, sort_keys=True))
+            progress.advance(task)
+    if failures:
+        typer.echo(f"{failures} of {len(inputs)} file(s) failed", err=True)
+        raise typer.Exit(1)

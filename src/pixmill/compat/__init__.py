@@ -1,0 +1,1 @@
+"""The PixTools-shaped API (/api/process, /api/jobs/{id}), translated onto the same jobs and pipelines."""

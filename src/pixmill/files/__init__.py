@@ -1,0 +1,1 @@
+"""Downloads from local storage behind signed, expiring URLs."""
