@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from pixmill.db.session import make_engine
+from pixmill.storage.local import LocalStorage
+
+
+def test_liveness_readiness_and_deep_health(client: TestClient) -> None:
+    assert client.get("/api/livez").json() == {"status": "ok"}
+    assert client.get("/api/readyz").status_code == 200
+    body = client.get("/api/health").json()
+    assert body == {"status": "healthy", "dependencies": {"database": "ok", "storage": "ok", "job_runner": "ok"}}
+
+
+def test_health_is_503_naming_what_is_down(client: TestClient, tmp_path: Path) -> None:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    good_engine, good_storage = ctx.engine, ctx.storage
+    try:
+        ctx.engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+        blocker = tmp_path / "not-a-dir"
+        blocker.write_text("x")
+        ctx.storage = LocalStorage(tmp_path / "root", b"k")
+        ctx.storage.root = blocker  # writes under a plain file fail
+        r = client.get("/api/health")
+        assert r.status_code == 503
+        assert r.json()["dependencies"] == {"database": "unreachable", "storage": "unreachable", "job_runner": "ok"}
+        assert client.get("/api/readyz").status_code == 503
+    finally:
+        ctx.engine, ctx.storage = good_engine, good_storage
+
+
+def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
+    assert client.get("/api/livez", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    generated = client.get("/api/livez").headers["x-request-id"]
+    assert len(generated) == 32
+    assert client.get("/api/livez", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"] != "bad id\n"
+
+
+def test_index_page_and_docs_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "/api/v1/uploads" in page.text
+    assert client.get("/docs").status_code == 200
+    assert "/api/process" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests import images
+from tests.conftest import fetch, submit, upload, wait_for
+
+
+def test_chain_pipeline_runs_to_completion_with_steps_and_a_download(any_db_client: TestClient) -> None:
+    client = any_db_client
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    job = submit(
+        client,
+        [asset["id"]],
+        [{"op": "resize", "params": {"width": 200}}, {"op": "convert", "params": {"format": "webp", "quality": 90}}],
+    )
+    assert job["status"] == "PENDING"
+    done = wait_for(client, job["id"])
+    assert done["status"] == "COMPLETED", done
+    (out,) = done["outputs"]
+    assert (out["name"], out["format"], out["width"], out["height"]) == ("result", "WEBP", 200, 150)
+    im = images.decode(fetch(client, out["url"]))
+    assert im.format == "WEBP" and im.size == (200, 150)
+    assert images.near(im.getpixel((20, 20)), (255, 0, 0))
+    assert images.near(im.getpixel((180, 130)), (255, 255, 255))
+    assert [s["op"] for s in done["steps"]] == ["decode", "resize", "convert"]
+    assert all(s["ms"] >= 0 for s in done["steps"]) and done["steps"][-1]["ms"] > 0
+
+
+def test_dag_branches_share_one_resize_and_produce_named_outputs(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    pipeline = {
+        "nodes": [
+            {"id": "small", "op": "resize", "params": {"width": 100, "height": 100, "fit": "fill"}},
+            {"id": "w", "op": "convert", "params": {"format": "webp"}, "inputs": ["small"], "output": "thumb_webp"},
+            {"id": "p", "op": "convert", "params": {"format": "png"}, "inputs": ["small"], "output": "thumb_png"},
+            {"id": "m", "op": "metadata", "inputs": ["source"], "output": "info"},
+        ]
+    }
+    done = wait_for(client, submit(client, [asset["id"]], pipeline)["id"])
+    assert done["status"] == "COMPLETED", done
+    outputs = {o["name"]: o for o in done["outputs"]}
+    assert set(outputs) == {"thumb_webp", "thumb_png", "info"}
+    assert images.decode(fetch(client, outputs["thumb_png"]["url"])).size == (100, 100)
+    assert [s["op"] for s in done["steps"]].count("resize") == 1
+    assert done["metadata"]["inputs"][0]["info"]["width"] == 400
+
+
+def test_a_job_over_several_inputs_has_outputs_for_each(client: TestClient) -> None:
+    assets = upload(client, ("a.jpg", images.jpeg(400, 300)), ("b.png", images.png(300, 400)))
+    done = wait_for(
+        client, submit(client, [a["id"] for a in assets], [{"op": "resize", "params": {"width": 30}}])["id"]
+    )
+    assert done["status"] == "COMPLETED", done
+    sizes = {(o["input"], o["format"], o["width"], o["height"]) for o in done["outputs"]}
+    assert sizes == {(0, "JPEG", 30, 23), (1, "PNG", 30, 40)}
+
+
+def test_same_input_and_pipeline_give_identical_bytes(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    pipeline = [{"op": "resize", "params": {"width": 123}}, {"op": "convert", "params": {"format": "avif"}}]
+    a = wait_for(client, submit(client, [asset["id"]], pipeline)["id"])
+    b = wait_for(client, submit(client, [asset["id"]], pipeline)["id"])
+    assert fetch(client, a["outputs"][0]["url"]) == fetch(client, b["outputs"][0]["url"])
+
+
+def test_invalid_pipelines_are_422_naming_node_and_field(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg()))
+    cases = [
+        ({"nodes": [{"id": "x", "op": "explode", "output": "o"}]}, ("x", "op", "unknown operation")),
+        ({"nodes": [{"id": "x", "op": "resize", "params": {"width": -3}, "output": "o"}]}, ("x", "params.width", "")),
+        (
+            {"nodes": [{"id": "x", "op": "convert", "params": {"format": "png", "quality": 50}, "output": "o"}]},
+            ("x", "params", "quality does not apply to png"),
+        ),
+        (
+            {"nodes": [{"id": "x", "op": "resize", "params": {"width": 5}, "inputs": ["nope"], "output": "o"}]},
+            ("x", "inputs", "unknown input"),
+        ),
+        (
+            {
+                "nodes": [
+                    {"id": "a", "op": "resize", "params": {"width": 5}, "inputs": ["b"]},
+                    {"id": "b", "op": "resize", "params": {"width": 5}, "inputs": ["a"], "output": "o"},
+                ]
+            },
+            ("a", "inputs", "cycle"),
+        ),
+        ({"nodes": [{"id": "x", "op": "resize", "params": {"width": 5}}]}, (None, "output", "no node is marked")),
+        (
+            {
+                "nodes": [
+                    {"id": "c", "op": "convert", "params": {"format": "png"}},
+                    {"id": "r", "op": "resize", "params": {"width": 5}, "inputs": ["c"], "output": "o"},
+                ]
+            },
+            ("r", "inputs", "takes image"),
+        ),
+    ]
+    for pipeline, (node, field, message) in cases:
+        r = client.post("/api/v1/jobs", json={"inputs": [asset["id"]], "pipeline": pipeline})
+        assert r.status_code == 422, (pipeline, r.text)
+        errors = r.json()["errors"]
+        assert any(e["node"] == node and e["field"] == field and message in e["message"] for e in errors), errors
+
+
+def test_unknown_asset_and_malformed_json_are_422(client: TestClient) -> None:
+    r = client.post("/api/v1/jobs", json={"inputs": ["nope"], "pipeline": [{"op": "resize", "params": {"width": 5}}]})
+    assert r.status_code == 422 and "nope" in r.json()["detail"]
+    r = client.post("/api/v1/jobs", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["title"] == "Invalid request"
+
+
+def test_truncated_image_fails_the_job_with_a_message(client: TestClient) -> None:
+    data = images.jpeg(600, 400)
+    (asset,) = upload(client, ("cut.jpg", data[: len(data) // 2]))
+    done = wait_for(client, submit(client, [asset["id"]], [{"op": "resize", "params": {"width": 50}}])["id"])
+    assert done["status"] == "FAILED"
+    assert "truncated" in done["error"]
+
+
+def test_denoise_says_it_is_not_available_yet(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg()))
+    done = wait_for(client, submit(client, [asset["id"]], [{"op": "denoise"}])["id"])
+    assert done["status"] == "FAILED"
+    assert "not available yet" in done["error"]
+
+
+def test_exif_orientation_is_applied_before_operations(client: TestClient) -> None:
+    (asset,) = upload(client, ("rot.jpg", images.jpeg_with_exif(orientation=6, width=400, height=300)))
+    done = wait_for(client, submit(client, [asset["id"]], [{"op": "convert", "params": {"format": "png"}}])["id"])
+    im = images.decode(fetch(client, done["outputs"][0]["url"]))
+    assert im.size == (300, 400)
+    # orientation 6 = rotate 90° clockwise to display: the red top-left quadrant ends up top-right
+    assert images.near(im.getpixel((250, 50)), (255, 0, 0))
+    assert images.near(im.getpixel((50, 50)), (0, 0, 255))
+    assert "exif" not in im.info or im.getexif().get(0x0112, 1) == 1
+
+
+def test_list_is_paginated_newest_first(any_db_client: TestClient) -> None:
+    client = any_db_client
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
+    ids = [submit(client, [asset["id"]], [{"op": "resize", "params": {"width": 10}}])["id"] for _ in range(5)]
+    page1 = client.get("/api/v1/jobs", params={"limit": 2}).json()
+    page2 = client.get("/api/v1/jobs", params={"limit": 2, "offset": 2}).json()
+    assert page1["total"] == 5
+    assert [j["id"] for j in page1["items"] + page2["items"]] == ids[::-1][:4]
+    assert client.get("/api/v1/jobs", params={"limit": 1000}).status_code == 422
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    r = client.get("/api/v1/jobs/does-not-exist")
+    assert r.status_code == 404
+    assert "does-not-exist" in r.json()["detail"]
+
+
+def test_idempotency_key_returns_the_same_job(any_db_client: TestClient) -> None:
+    client = any_db_client
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
+    body = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 10}}]}
+    a = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"}).json()
+    b = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"}).json()
+    c = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-2"}).json()
+    assert a["id"] == b["id"] != c["id"]
+    assert client.get("/api/v1/jobs").json()["total"] == 2
+
+
+def test_catalogue_lists_operations_with_parameter_schemas(client: TestClient) -> None:
+    ops = {o["name"]: o for o in client.get("/api/v1/operations").json()}
+    assert {"resize", "convert", "metadata", "denoise"} <= set(ops)
+    assert "quality" in ops["convert"]["params"]["properties"]
+    assert ops["denoise"]["queue"] == "ml"
