@@ -13,7 +13,7 @@ from pixmill.imaging.errors import DeadlineExceeded
 from pixmill.imaging.limits import Limits
 from pixmill.imaging.values import Value
 
-Kind = Literal["image", "encoded", "data"]
+Kind = Literal["image", "encoded", "data", "bundle"]
 
 
 class Params(BaseModel):
@@ -51,6 +51,12 @@ class Operation(Generic[P]):
     # shrink on load. None means "the full image".
     needs_size: Callable[[P, int, int], tuple[int, int] | None] | None = None
     queue: Literal["standard", "ml"] = "standard"
+    # How many inputs a node takes, at least and at most (watermark: the image, and an overlay or not).
+    arity: tuple[int, int] = (1, 1)
+    # Checks that need both the parameters and the number of inputs; returns an error message or None.
+    check_inputs: Callable[[P, int], str | None] | None = None
+    # image -> image operations run on every frame of an animated image unless this is False.
+    per_frame: bool = True
 
 
 CATALOGUE: dict[str, Operation[Any]] = {}
@@ -89,6 +95,7 @@ def describe() -> list[dict[str, Any]]:
             "accepts": list(op.accepts),
             "produces": op.produces,
             "queue": op.queue,
+            "inputs": list(op.arity),
             "params": op.params.model_json_schema(),
         }
         for op in sorted(operations().values(), key=lambda o: o.name)

@@ -9,12 +9,17 @@ JSON form (canonical)::
 
 A plain list of steps (``[{"op": "resize", ...}, {"op": "convert", ...}]``) is shorthand for a chain
 whose last step is the output ``result``.
+
+Inputs name ``source`` (the image the job runs on), another node, or ``asset:<id>`` (another uploaded
+image, a watermark say: the caller supplies its bytes).
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,10 +29,12 @@ from pixmill.imaging.decode import ImageInfo, decode
 from pixmill.imaging.encode import encode
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.formats import OUTPUT_FORMATS, output_format_for
-from pixmill.imaging.values import DataValue, EncodedValue, ImageValue, Value
+from pixmill.imaging.values import BundleValue, DataValue, EncodedValue, ImageValue, Value
 
 SOURCE = "source"
+ASSET_PREFIX = "asset:"
 MAX_NODES = 64
+_ASSET_ID = re.compile(r"^asset:[A-Za-z0-9_-]{1,64}$")
 _NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -80,6 +87,12 @@ class Pipeline:
     @property
     def queues(self) -> set[str]:
         return {n.op.queue for n in self.nodes}
+
+    @property
+    def asset_ids(self) -> list[str]:
+        """Ids of the other uploaded images the pipeline reads (``asset:<id>`` inputs), in order."""
+        found = [i.removeprefix(ASSET_PREFIX) for n in self.nodes for i in n.inputs if i.startswith(ASSET_PREFIX)]
+        return list(dict.fromkeys(found))
 
 
 def _chain(steps: list[Any]) -> dict[str, Any]:
@@ -141,10 +154,17 @@ def parse_pipeline(raw: Any) -> Pipeline:
                 errors.append({"node": ns.id, "field": field, "message": err["msg"]})
             continue
         for name in ns.inputs:
-            if name != SOURCE and name not in by_id:
+            if name.startswith(ASSET_PREFIX):
+                if not _ASSET_ID.match(name):
+                    errors.append({"node": ns.id, "field": "inputs", "message": f"bad asset reference {name!r}"})
+            elif name != SOURCE and name not in by_id:
                 errors.append({"node": ns.id, "field": "inputs", "message": f"unknown input {name!r}"})
-        if len(ns.inputs) != 1:
-            errors.append({"node": ns.id, "field": "inputs", "message": f"{op.name} takes exactly one input"})
+        low, high = op.arity
+        if not low <= len(ns.inputs) <= high:
+            count = (f"exactly {low}" if low == high else f"{low} to {high}") + (" input" if high == 1 else " inputs")
+            errors.append({"node": ns.id, "field": "inputs", "message": f"{op.name} takes {count}"})
+        elif op.check_inputs and (problem := op.check_inputs(params, len(ns.inputs))):
+            errors.append({"node": ns.id, "field": "inputs", "message": problem})
         built[ns.id] = Node(ns.id, op, params, tuple(ns.inputs), ns.output)
     if errors:
         raise InvalidPipeline("the pipeline is not valid", errors)
@@ -154,6 +174,7 @@ def parse_pipeline(raw: Any) -> Pipeline:
     for node_id in order:
         node = built[node_id]
         for name in node.inputs:
+            kinds.setdefault(name, "image")  # asset:<id>
             if kinds[name] not in node.op.accepts:
                 errors.append(
                     {
@@ -178,7 +199,7 @@ def parse_pipeline(raw: Any) -> Pipeline:
 
 
 def _topological_order(nodes: list[NodeSpec]) -> list[str]:
-    pending = {n.id: {i for i in n.inputs if i != SOURCE} for n in nodes}
+    pending = {n.id: {i for i in n.inputs if i != SOURCE and not i.startswith(ASSET_PREFIX)} for n in nodes}
     order: list[str] = []
     done: set[str] = set()
     while pending:
@@ -202,6 +223,7 @@ class Output:
     node: str
     index: int  # position of the node in execution order: a stable, user-independent key
     value: EncodedValue | DataValue
+    part: int = 0  # position within a node's bundle (thumbnails)
 
 
 @dataclass(frozen=True)
@@ -240,13 +262,42 @@ def _default_format_key(value: ImageValue) -> str:
     return next(k for k, f in OUTPUT_FORMATS.items() if f is fmt)
 
 
-def run_pipeline(pipeline: Pipeline, data: bytes, ctx: RunContext) -> RunResult:
-    """Decode `data` once and run every node in order; images at output nodes are encoded."""
+def _apply(node: Node, inputs: list[Value], ctx: RunContext) -> Value:
+    """Run one node; an image -> image operation on an animated image runs on every frame."""
+    first = inputs[0]
+    if not (node.op.per_frame and node.op.produces == "image" and isinstance(first, ImageValue) and first.animated):
+        return node.op.run(inputs, node.params, ctx)
+    assert first.frames is not None
+    frames = []
+    for frame in first.frames:
+        ctx.check_deadline()
+        out = node.op.run([first.with_image(frame), *inputs[1:]], node.params, ctx)
+        assert isinstance(out, ImageValue)
+        frames.append(out.image)
+    return replace(first, image=frames[0], frames=frames, shrunk_from=None)
+
+
+def run_pipeline(
+    pipeline: Pipeline, data: bytes, ctx: RunContext, assets: Mapping[str, bytes] | None = None
+) -> RunResult:
+    """Decode `data` once and run every node in order; images at output nodes are encoded.
+
+    assets: the bytes of every ``asset:<id>`` the pipeline reads, by id.
+    """
     steps: list[Step] = []
     t0 = time.perf_counter()
     values: dict[str, Value] = {SOURCE: decode(data, ctx.limits, _size_hint(pipeline))}
     steps.append(Step("source", "decode", (time.perf_counter() - t0) * 1000))
-    remaining = {SOURCE: 0} | {n.id: 0 for n in pipeline.nodes}
+    for asset_id in pipeline.asset_ids:
+        if assets is None or asset_id not in assets:
+            raise InvalidPipeline(
+                f"asset {asset_id!r} is not available",
+                [{"node": None, "field": "inputs", "message": f"unknown asset {asset_id!r}"}],
+            )
+        t0 = time.perf_counter()
+        values[ASSET_PREFIX + asset_id] = decode(assets[asset_id], ctx.limits)
+        steps.append(Step(ASSET_PREFIX + asset_id, "decode", (time.perf_counter() - t0) * 1000))
+    remaining = dict.fromkeys(values, 0) | {n.id: 0 for n in pipeline.nodes}
     for n in pipeline.nodes:
         for name in n.inputs:
             remaining[name] += 1
@@ -254,13 +305,19 @@ def run_pipeline(pipeline: Pipeline, data: bytes, ctx: RunContext) -> RunResult:
     for index, node in enumerate(pipeline.nodes):
         ctx.check_deadline()
         t0 = time.perf_counter()
-        value = node.op.run([values[i] for i in node.inputs], node.params, ctx)
+        value = _apply(node, [values[i] for i in node.inputs], ctx)
         if node.output:
             result = value
             if isinstance(result, ImageValue):
                 result = encode(result, _default_format_key(result))
-            assert isinstance(result, EncodedValue | DataValue)
-            outputs.append(Output(node.output, node.id, index, result))
+            if isinstance(result, BundleValue):
+                outputs += [
+                    Output(f"{node.output}-{key}", node.id, index, item, part)
+                    for part, (key, item) in enumerate(result.items.items())
+                ]
+            else:
+                assert isinstance(result, EncodedValue | DataValue)
+                outputs.append(Output(node.output, node.id, index, result))
         steps.append(Step(node.id, node.op.name, (time.perf_counter() - t0) * 1000))
         if remaining[node.id]:
             values[node.id] = value

@@ -15,7 +15,7 @@ from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import ImagingError
-from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
+from pixmill.imaging.pipeline import Output, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.jobs import repository, states
 from pixmill.logs import job_id_var, request_id_var
@@ -49,16 +49,20 @@ def execute_job(ctx: Context, job_id: str) -> str:
         s.commit()
         spec, input_ids, api = job.pipeline, list(job.input_ids), job.api
         rid_token = request_id_var.set(job.request_id)
-        assets = {a.id: a for a in s.query(Asset).filter(Asset.id.in_(input_ids))}
+        referenced = parse_pipeline(spec).asset_ids
+        assets = {a.id: a for a in s.query(Asset).filter(Asset.id.in_(input_ids + referenced))}
+        extra = {i: assets[i] for i in referenced if i in assets}
     jid_token = job_id_var.set(job_id)
     try:
-        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], api)
+        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], extra, api)
     finally:
         job_id_var.reset(jid_token)
         request_id_var.reset(rid_token)
 
 
-def _process(ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset | None], api: str) -> str:
+def _process(
+    ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset | None], extra: dict[str, Asset], api: str
+) -> str:
     started = time.monotonic()
     log.info("job started", extra={"inputs": len(assets)})
     try:
@@ -67,13 +71,14 @@ def _process(ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset
         outputs: list[JobOutput] = []
         steps: list[dict[str, Any]] = []
         per_input: list[dict[str, Any]] = []
+        referenced = {asset_id: ctx.storage.get(a.storage_key) for asset_id, a in extra.items()}
         for index, asset in enumerate(assets):
             if asset is None:
                 raise ObjectNotFound(f"input {index}")
-            result = run_pipeline(pipeline, ctx.storage.get(asset.storage_key), run_ctx)
+            result = run_pipeline(pipeline, ctx.storage.get(asset.storage_key), run_ctx, referenced)
             data_results: dict[str, Any] = {}
             for out in result.outputs:
-                outputs.append(_store_output(ctx, job_id, index, out.name, out.node, out.index, out.value))
+                outputs.append(_store_output(ctx, job_id, index, out))
                 if isinstance(out.value, DataValue):
                     data_results[out.name] = out.value.data
             per_input.append(data_results)
@@ -111,28 +116,21 @@ def _process(ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset
     return states.COMPLETED
 
 
-def _store_output(
-    ctx: Context,
-    job_id: str,
-    input_index: int,
-    name: str,
-    node: str,
-    node_index: int,
-    value: EncodedValue | DataValue,
-) -> JobOutput:
+def _store_output(ctx: Context, job_id: str, input_index: int, out: Output) -> JobOutput:
+    value = out.value
     if isinstance(value, EncodedValue):
         data, media_type, ext = value.data, value.media_type, value.extension
         fmt, width, height = value.format, value.width, value.height
     else:
         data = json.dumps(value.data, sort_keys=True, indent=2).encode()
         media_type, ext, fmt, width, height = "application/json", "json", None, None, None
-    key = result_key(job_id, input_index, node_index, ext)
+    key = result_key(job_id, input_index, out.index, ext, out.part)
     ctx.storage.put(key, data, media_type)
     return JobOutput(
         input_index=input_index,
-        node_index=node_index,
-        name=name,
-        node=node,
+        node_index=out.index,
+        name=out.name,
+        node=out.node,
         storage_key=key,
         media_type=media_type,
         format=fmt,

@@ -67,4 +67,5 @@ class OperationRead(BaseModel):
     accepts: list[str]
     produces: str
     queue: str
+    inputs: list[int]
     params: dict[str, Any]

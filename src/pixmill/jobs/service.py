@@ -71,8 +71,9 @@ def create_job(
         if idempotency_key and (earlier := find_idempotent(s, idempotency_key)):
             return _load(s, earlier), False
         new_ids = {a.id for a in new_assets or []}
-        known = set(s.scalars(select(Asset.id).where(Asset.id.in_(set(input_ids) - new_ids))))
-        missing = [i for i in input_ids if i not in known and i not in new_ids]
+        wanted = list(dict.fromkeys(input_ids + pipeline.asset_ids))
+        known = set(s.scalars(select(Asset.id).where(Asset.id.in_(set(wanted) - new_ids))))
+        missing = [i for i in wanted if i not in known and i not in new_ids]
         if missing:
             raise UnknownAsset(f"unknown or expired asset id(s): {', '.join(missing)}")
         job = Job(

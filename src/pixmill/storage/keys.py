@@ -23,8 +23,9 @@ def upload_key(asset_id: str) -> str:
     return check_key(f"uploads/{asset_id}")
 
 
-def result_key(job_id: str, input_index: int, node_index: int, extension: str) -> str:
-    return check_key(f"results/{job_id}/{input_index}/{node_index}.{extension}")
+def result_key(job_id: str, input_index: int, node_index: int, extension: str, part: int = 0) -> str:
+    name = f"{node_index}-{part}" if part else f"{node_index}"
+    return check_key(f"results/{job_id}/{input_index}/{name}.{extension}")
 
 
 def archive_key(job_id: str) -> str:

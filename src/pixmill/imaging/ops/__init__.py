@@ -1,5 +1,7 @@
-"""Built-in operations, one module each; importing this package registers them all."""
+"""Built-in operations, one module each; importing this package registers every module in it."""
 
-from pixmill.imaging.ops import convert, denoise, metadata, resize
+import importlib
+import pkgutil
 
-__all__ = ["convert", "denoise", "metadata", "resize"]
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
