@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,8 +15,6 @@ from pixmill.config import Settings
 app = typer.Typer(help="pixmill: image pipelines on one processing core.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-FORMAT_SHORTHANDS = {"jpg", "jpeg", "png", "webp", "avif"}
 
 
 @app.command()
@@ -44,34 +42,19 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 
 @app.command("operations")
-def list_operations() -> None:
+def list_operations(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the README's Markdown table.")] = False,
+) -> None:
     """List the operation catalogue with each operation's parameters."""
     from pixmill.imaging.catalogue import describe
+    from pixmill.imaging.catalogue import markdown as markdown_table
 
+    if markdown:
+        typer.echo(markdown_table(), nl=False)
+        return
     for op in describe():
         params = ", ".join(op["params"].get("properties", {}))
         typer.echo(f"{op['name']:<10} {op['summary']}  [{params}]")
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def parse_op(text: str) -> dict[str, Any]:
-    """'resize:width=800,height=600' → {'op': 'resize', 'params': {...}}; 'webp:quality=80' is convert."""
-    name, _, rest = text.partition(":")
-    params: dict[str, Any] = {}
-    for item in filter(None, rest.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{text!r}: parameters are key=value pairs separated by commas")
-        params[key.strip()] = _value(value.strip())
-    if name in FORMAT_SHORTHANDS:
-        return {"op": "convert", "params": {"format": name, **params}}
-    return {"op": name, "params": params}
 
 
 @app.command()
@@ -84,10 +67,11 @@ def process(
     from pixmill.imaging.catalogue import RunContext
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
+    from pixmill.imaging.steps import parse_step
     from pixmill.imaging.values import EncodedValue
 
     try:
-        pipeline = parse_pipeline([parse_op(o) for o in op])
+        pipeline = parse_pipeline([parse_step(o) for o in op])
     except ImagingError as exc:
         errors = getattr(exc, "errors", [])
         lines = [f"  {e.get('node') or ''} {e.get('field') or ''}: {e['message']}" for e in errors]

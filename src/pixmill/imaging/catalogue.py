@@ -100,3 +100,21 @@ def describe() -> list[dict[str, Any]]:
         }
         for op in sorted(operations().values(), key=lambda o: o.name)
     ]
+
+
+def _param_text(name: str, schema: dict[str, Any]) -> str:
+    text = f"`{name}`"
+    if "default" in schema and schema["default"] is not None:
+        text += f" = {schema['default']!r}".replace("'", "")
+    return text
+
+
+def markdown() -> str:
+    """The catalogue as a Markdown table (the README's operation table is generated from this)."""
+    rows = ["| operation | what it does | parameters |", "| --- | --- | --- |"]
+    for op in sorted(operations().values(), key=lambda o: o.name):
+        props = op.params.model_json_schema().get("properties", {})
+        params = ", ".join(_param_text(n, p) for n, p in props.items()) or "—"
+        inputs = "" if op.arity == (1, 1) else f" Takes {op.arity[0]} to {op.arity[1]} inputs."
+        rows.append(f"| `{op.name}` | {op.summary}{inputs} | {params} |")
+    return "\n".join(rows) + "\n"

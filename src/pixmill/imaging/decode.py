@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import ExifTags, Image, ImageOps, TiffImagePlugin
+import pillow_heif
+from PIL import ExifTags, Image, ImageCms, TiffImagePlugin
 
 from pixmill.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
 from pixmill.imaging.formats import READABLE
 from pixmill.imaging.limits import Limits
 from pixmill.imaging.values import ImageValue
 
+log = logging.getLogger("pixmill.imaging")
+
 # pixmill checks the pixel count itself, against its own limit, before any decode.
 Image.MAX_IMAGE_PIXELS = None
+pillow_heif.register_heif_opener()
 
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, Image.DecompressionBombError)
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    KeyError,
+    Image.DecompressionBombError,
+    ImageCms.PyCMSError,
+)
 _SWAPS_AXES = {5, 6, 7, 8}
+_ANIMATED_INPUTS = {"GIF", "WEBP", "PNG", "AVIF"}
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,8 @@ def _open(data: bytes, limits: Limits) -> tuple[Image.Image, ImageInfo]:
         raise ImageTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
     if not data:
         raise UnsupportedFormat("the file is empty")
+    if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ", b"<svg>") or b"<svg" in data[:512].lower():
+        raise UnsupportedFormat("SVG is not accepted: it is a document, not an image; rasterise it first")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -64,14 +83,19 @@ def _open(data: bytes, limits: Limits) -> tuple[Image.Image, ImageInfo]:
         raise CorruptImage(f"the image frames cannot be read: {exc}") from None
     if frames > limits.max_frames:
         raise ImageTooLarge(f"the image has {frames} frames; the limit is {limits.max_frames}")
+    if frames > 1 and im.format in _ANIMATED_INPUTS and frames * width * height > limits.max_pixels:
+        raise ImageTooLarge(
+            f"the animation has {frames} frames of {width}x{height}; together they exceed {limits.max_pixels} pixels"
+        )
     try:
         orientation = int(im.getexif().get(ExifTags.Base.Orientation, 1) or 1)
     except _DECODE_ERRORS:
         orientation = 1
+    if orientation not in range(1, 9):
+        orientation = 1
     if orientation in _SWAPS_AXES:
         width, height = height, width
-    fmt = str(im.format)
-    return im, ImageInfo(fmt, width, height, im.mode, frames, orientation)
+    return im, ImageInfo(str(im.format), width, height, im.mode, frames, orientation)
 
 
 def probe(data: bytes, limits: Limits) -> ImageInfo:
@@ -84,30 +108,95 @@ def probe(data: bytes, limits: Limits) -> ImageInfo:
 SizeHint = Callable[[ImageInfo], tuple[int, int] | None]
 
 
-def decode(data: bytes, limits: Limits, size_hint: SizeHint | None = None) -> ImageValue:
-    """Decode the first frame upright (EXIF orientation applied) in L, LA, RGB or RGBA.
+def decode(data: bytes, limits: Limits, size_hint: SizeHint | None = None, auto_orient: bool = True) -> ImageValue:
+    """Decode upright (EXIF orientation applied) in sRGB, mode L, LA, RGB or RGBA; animations keep every frame.
 
     size_hint: given the header, the smallest displayed size the pipeline needs; JPEGs are then
     decoded at a reduced scale that still covers it (shrink on load).
     """
     im, info = _open(data, limits)
+    orientation = info.orientation if auto_orient else 1
     try:
         hint = size_hint(info) if size_hint else None
         if hint and info.format == "JPEG":
             hint_w, hint_h = hint
             if info.orientation in _SWAPS_AXES:
                 hint_w, hint_h = hint_h, hint_w
-            im.draft(im.mode if im.mode in ("L", "RGB") else "RGB", (hint_w, hint_h))
+            im.draft(im.mode if im.mode in ("L", "RGB", "CMYK") else "RGB", (hint_w, hint_h))
         im.load()
-        icc = im.info.get("icc_profile")
+        icc = im.info.get("icc_profile") or None
         exif = exif_dict(im)
-        if info.orientation != 1:
-            im = ImageOps.exif_transpose(im)
-        im = _normalise_mode(im)
+        frames: list[Image.Image] | None = None
+        durations: list[int] | None = None
+        loop = int(im.info.get("loop", 0) or 0)
+        if info.frames > 1 and info.format in _ANIMATED_INPUTS:
+            frames, durations = [], []
+            for index in range(info.frames):
+                im.seek(index)
+                frame = im.convert("RGBA")  # composited frame; palette and disposal resolved
+                frames.append(_upright(frame, orientation))
+                durations.append(int(im.info.get("duration", 100) or 100))
+            first = frames[0]
+        else:
+            first, icc = _to_srgb(_upright(im, orientation), icc)
+            first = _normalise_mode(first)
     except _DECODE_ERRORS as exc:
         raise CorruptImage(f"the image cannot be decoded (truncated or damaged): {exc}") from None
-    shrunk_from = (info.width, info.height) if im.size != (info.width, info.height) else None
-    return ImageValue(image=im, source_format=info.format, icc_profile=icc, exif=exif, shrunk_from=shrunk_from)
+    shrunk_from = (info.width, info.height) if first.size != (info.width, info.height) else None
+    return ImageValue(
+        image=first,
+        source_format=info.format,
+        icc_profile=icc,
+        exif=exif,
+        shrunk_from=shrunk_from,
+        frames=frames,
+        durations=durations,
+        loop=loop,
+    )
+
+
+def _upright(im: Image.Image, orientation: int) -> Image.Image:
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """Convert pixels with an embedded non-sRGB profile (Adobe RGB, Display P3, CMYK …) to sRGB.
+
+    Returns the image and the profile the output should carry: the original when it is sRGB, else none.
+    """
+    if icc is None:
+        return im, None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = ImageCms.getProfileDescription(profile) or ""
+    except ImageCms.PyCMSError:
+        log.info("ignoring an unreadable ICC profile")
+        return im, None
+    if "srgb" in description.lower().replace(" ", ""):
+        return im, icc
+    if im.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return im, None
+    alpha = im.getchannel("A") if im.mode == "RGBA" else None
+    source = im.convert("RGB") if im.mode == "RGBA" else im
+    out_mode = "L" if im.mode == "L" else "RGB"
+    try:
+        converted = ImageCms.profileToProfile(source, profile, _SRGB, outputMode=out_mode)
+    except ImageCms.PyCMSError:
+        log.info("ICC conversion failed; keeping the pixels as they are", extra={"profile": description})
+        return im, None
+    assert converted is not None
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted, None
 
 
 def _normalise_mode(im: Image.Image) -> Image.Image:

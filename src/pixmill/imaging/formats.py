@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP")
+READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "TIFF", "BMP", "HEIF")
+ANIMATED_OUTPUTS = ("GIF", "WEBP")
 
 
 @dataclass(frozen=True)
@@ -21,18 +22,16 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
     "png": OutputFormat("PNG", "image/png", "png", has_alpha=True, lossy=False),
     "webp": OutputFormat("WEBP", "image/webp", "webp", has_alpha=True, lossy=True),
     "avif": OutputFormat("AVIF", "image/avif", "avif", has_alpha=True, lossy=True),
+    "gif": OutputFormat("GIF", "image/gif", "gif", has_alpha=True, lossy=False),
+    "tiff": OutputFormat("TIFF", "image/tiff", "tiff", has_alpha=True, lossy=False),
 }
 
-MEDIA_TYPES = {f.name: f.media_type for f in OUTPUT_FORMATS.values()} | {
-    "GIF": "image/gif",
-    "TIFF": "image/tiff",
-    "BMP": "image/bmp",
-}
+MEDIA_TYPES = {f.name: f.media_type for f in OUTPUT_FORMATS.values()} | {"BMP": "image/bmp", "HEIF": "image/heif"}
 
 
 def output_format_for(source_format: str) -> OutputFormat:
     """The output format used when a pipeline ends on an image without an explicit conversion."""
     key = source_format.lower()
-    if key == "jpg":
+    if key == "heif":  # phones' photos are delivered as JPEG unless asked otherwise
         key = "jpeg"
     return OUTPUT_FORMATS.get(key, OUTPUT_FORMATS["png"])

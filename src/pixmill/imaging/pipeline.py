@@ -52,6 +52,7 @@ class PipelineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nodes: list[NodeSpec] = Field(min_length=1, max_length=MAX_NODES)
+    auto_orient: bool = Field(default=True, description="Apply EXIF orientation before anything else.")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Pipeline:
     """A validated pipeline, nodes in execution order."""
 
     nodes: tuple[Node, ...]
+    auto_orient: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form, with every default filled in."""
@@ -81,7 +83,8 @@ class Pipeline:
                     **({"output": n.output} if n.output else {}),
                 }
                 for n in self.nodes
-            ]
+            ],
+            **({} if self.auto_orient else {"auto_orient": False}),
         }
 
     @property
@@ -195,7 +198,7 @@ def parse_pipeline(raw: Any) -> Pipeline:
         seen.add(name)
     if errors:
         raise InvalidPipeline("the pipeline is not valid", errors)
-    return Pipeline(tuple(built[i] for i in order))
+    return Pipeline(tuple(built[i] for i in order), spec.auto_orient)
 
 
 def _topological_order(nodes: list[NodeSpec]) -> list[str]:
@@ -286,7 +289,7 @@ def run_pipeline(
     """
     steps: list[Step] = []
     t0 = time.perf_counter()
-    values: dict[str, Value] = {SOURCE: decode(data, ctx.limits, _size_hint(pipeline))}
+    values: dict[str, Value] = {SOURCE: decode(data, ctx.limits, _size_hint(pipeline), pipeline.auto_orient)}
     steps.append(Step("source", "decode", (time.perf_counter() - t0) * 1000))
     for asset_id in pipeline.asset_ids:
         if assets is None or asset_id not in assets:
@@ -295,7 +298,7 @@ def run_pipeline(
                 [{"node": None, "field": "inputs", "message": f"unknown asset {asset_id!r}"}],
             )
         t0 = time.perf_counter()
-        values[ASSET_PREFIX + asset_id] = decode(assets[asset_id], ctx.limits)
+        values[ASSET_PREFIX + asset_id] = decode(assets[asset_id], ctx.limits, auto_orient=pipeline.auto_orient)
         steps.append(Step(ASSET_PREFIX + asset_id, "decode", (time.perf_counter() - t0) * 1000))
     remaining = dict.fromkeys(values, 0) | {n.id: 0 for n in pipeline.nodes}
     for n in pipeline.nodes:
