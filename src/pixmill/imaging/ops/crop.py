@@ -1,0 +1,250 @@
+"""crop: cut out a rectangle, or the largest region of an aspect (or a size) placed by gravity.
+
+Three ways to say what to keep:
+
+- a rectangle: ``x``, ``y``, ``width``, ``height`` in pixels of the image as it reaches the node;
+  it must lie inside the image;
+- an aspect ``"W:H"`` (``"16:9"``, ``"1.91:1"``): the largest region of that shape;
+- a size ``width`` + ``height`` without ``x``/``y``: exactly that many pixels when it fits, otherwise
+  the largest region of that shape.
+
+The last two are placed by ``gravity``: a compass point, ``focal`` (centred on ``focal_x``,
+``focal_y`` given as fractions 0..1 of the width and height, clamped inside the image) or ``smart``
+(the window with the most edge energy on a small grayscale copy; ties go to the window nearest the
+centre).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from fractions import Fraction
+from typing import Annotated, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import AfterValidator, Field, model_validator
+
+from pixmill.imaging.catalogue import Operation, Params, RunContext, register
+from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.params import Gravity, anchored_offset
+from pixmill.imaging.values import ImageValue, Value
+
+MAX_SIDE = 30_000
+# The long side of the grayscale copy that smart gravity scores windows on.
+SMART_SIZE = 256
+
+_ASPECT = re.compile(r"^\s*(\d{1,5}(?:\.\d{1,4})?)\s*:\s*(\d{1,5}(?:\.\d{1,4})?)\s*$")
+
+
+def parse_aspect(text: str) -> Fraction:
+    """'16:9' or '1.91:1' as the ratio width / height; ValueError when it is not one."""
+    match = _ASPECT.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not an aspect: write it as 'W:H', e.g. '16:9' or '1.91:1'")
+    w, h = Fraction(match.group(1)), Fraction(match.group(2))
+    if w == 0 or h == 0:
+        raise ValueError(f"aspect {text!r} has a zero side: both W and H must be above 0")
+    ratio = w / h
+    if not Fraction(1, 1000) <= ratio <= 1000:
+        raise ValueError(f"aspect {text!r} is too extreme: W/H must be between 1:1000 and 1000:1")
+    return ratio
+
+
+def _check_aspect(text: str) -> str:
+    parse_aspect(text)
+    return re.sub(r"\s", "", text)
+
+
+# An aspect ratio written 'W:H' (checked, kept as text so the canonical form reads as it was given).
+Aspect = Annotated[str, AfterValidator(_check_aspect)]
+
+CropGravity = Literal[Gravity, "smart", "focal"]
+
+
+class CropParams(Params):
+    x: int | None = Field(
+        default=None, ge=0, le=MAX_SIDE, description="Left edge of the rectangle in pixels (rectangle mode)."
+    )
+    y: int | None = Field(
+        default=None, ge=0, le=MAX_SIDE, description="Top edge of the rectangle in pixels (rectangle mode)."
+    )
+    width: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SIDE,
+        description="Width in pixels: of the rectangle (with x and y), or of the target size (without them).",
+    )
+    height: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SIDE,
+        description="Height in pixels: of the rectangle (with x and y), or of the target size (without them).",
+    )
+    aspect: Aspect | None = Field(
+        default=None, description="Keep the largest region of this aspect ratio 'W:H', e.g. '16:9'."
+    )
+    gravity: CropGravity = Field(
+        default="centre",
+        description="Where an aspect or size crop sits: a compass point, 'smart' (the most detailed "
+        "window) or 'focal' (centred on focal_x, focal_y). Not used with a rectangle.",
+    )
+    focal_x: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="With gravity 'focal': the point to centre on, 0 (left) - 1 (right)."
+    )
+    focal_y: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="With gravity 'focal': the point to centre on, 0 (top) - 1 (bottom)."
+    )
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> CropParams:
+        if self.x is not None or self.y is not None:
+            missing = [n for n in ("x", "y", "width", "height") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"a crop rectangle needs x, y, width and height: {', '.join(missing)} missing")
+            if self.aspect is not None:
+                raise ValueError("aspect cannot be combined with x and y: give a rectangle or an aspect, not both")
+            if self.gravity != "centre":
+                raise ValueError("gravity does not apply to a rectangle (x, y): leave it out or drop x and y")
+        elif self.aspect is not None:
+            if self.width is not None or self.height is not None:
+                raise ValueError("give aspect or width and height, not both")
+        elif self.width is None and self.height is None:
+            raise ValueError("give a rectangle (x, y, width, height), an aspect such as '16:9', or width and height")
+        elif self.width is None or self.height is None:
+            raise ValueError("a size crop needs both width and height (add x and y for a rectangle)")
+        focal = self.focal_x is not None or self.focal_y is not None
+        if self.gravity == "focal" and (self.focal_x is None or self.focal_y is None):
+            raise ValueError("gravity 'focal' needs both focal_x and focal_y (fractions 0-1 of width and height)")
+        if focal and self.gravity != "focal":
+            raise ValueError("focal_x and focal_y apply only with gravity 'focal'")
+        return self
+
+
+def largest_region(size: tuple[int, int], ratio: Fraction) -> tuple[int, int]:
+    """The largest width x height of aspect `ratio` (width / height) that fits inside `size`."""
+    w, h = size
+    if Fraction(w, h) > ratio:  # the image is wider than the aspect: keep the full height
+        return max(1, min(w, round(h * ratio))), h
+    return w, max(1, min(h, round(w / ratio)))
+
+
+def _rectangle(p: CropParams, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    assert p.x is not None and p.y is not None and p.width is not None and p.height is not None
+    w, h = size
+    errors = []
+    for name, start, extent, side, limit in (("x", p.x, p.width, "width", w), ("y", p.y, p.height, "height", h)):
+        if start >= limit:
+            errors.append(
+                {"node": None, "field": f"params.{name}", "message": f"{name}={start} is outside the {w}x{h} image"}
+            )
+        elif start + extent > limit:
+            errors.append(
+                {
+                    "node": None,
+                    "field": f"params.{side}",
+                    "message": f"{name} + {side} = {start + extent} is past the image's {side} of {limit} "
+                    f"(the image is {w}x{h})",
+                }
+            )
+    if errors:
+        raise InvalidPipeline(
+            f"the crop rectangle x={p.x}, y={p.y}, {p.width}x{p.height} does not lie inside the {w}x{h} image", errors
+        )
+    return p.x, p.y, p.x + p.width, p.y + p.height
+
+
+def _energy(im: Image.Image, small: tuple[int, int]) -> np.ndarray:
+    """Edge energy (absolute neighbour differences) of a grayscale copy of `im` at size `small`."""
+    im = im if im.size == small else im.resize(small, Image.Resampling.BOX)
+    gray = np.asarray(im.convert("L"), dtype=np.int64)
+    if im.mode in ("LA", "RGBA"):  # detail under transparent pixels is not seen
+        gray = gray * np.asarray(im.getchannel("A"), dtype=np.int64) // 255
+    energy = np.zeros_like(gray)
+    energy[:, 1:] += np.abs(np.diff(gray, axis=1))
+    energy[1:, :] += np.abs(np.diff(gray, axis=0))
+    return energy
+
+
+def _smart_offset(frames: list[Image.Image], crop: tuple[int, int], ctx: RunContext) -> tuple[int, int]:
+    """Top-left of the crop-sized window with the most edge energy (over every frame); ties go to the centre."""
+    w, h = frames[0].size
+    cw, ch = crop
+    scale = min(1.0, SMART_SIZE / max(w, h))
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    energy = np.zeros((sh, sw), dtype=np.int64)
+    for frame in frames:
+        ctx.check_deadline()
+        energy += _energy(frame, (sw, sh))
+    integral = np.zeros((sh + 1, sw + 1), dtype=np.int64)
+    integral[1:, 1:] = energy.cumsum(axis=0).cumsum(axis=1)
+    ww = min(sw, max(1, round(cw * sw / w)))
+    wh = min(sh, max(1, round(ch * sh / h)))
+    sums = integral[wh:, ww:] - integral[:-wh, ww:] - integral[wh:, :-ww] + integral[:-wh, :-ww]
+    ny, nx = sums.shape
+    ties = sums == sums.max()
+    centre_x, centre_y = anchored_offset((w, h), crop, "centre")
+    # The centred window, when as detailed as any (its one to four nearest small positions all tie).
+    near_x = {(nx - 1) // 2, nx // 2}
+    near_y = {(ny - 1) // 2, ny // 2}
+    if all(ties[y, x] for y in near_y for x in near_x):
+        return centre_x, centre_y
+    ys, xs = np.nonzero(ties)
+    # Twice the distance from the centred window, squared: integers, so the tie-break is exact.
+    distance = (2 * ys - (ny - 1)) ** 2 + (2 * xs - (nx - 1)) ** 2
+    best = int(np.lexsort((xs, ys, distance))[0])
+    # Map the small window's range of positions onto the full image's, so the ends meet the edges.
+    left = round(int(xs[best]) * (w - cw) / (nx - 1)) if nx > 1 else centre_x
+    top = round(int(ys[best]) * (h - ch) / (ny - 1)) if ny > 1 else centre_y
+    return left, top
+
+
+def _offset(p: CropParams, src: ImageValue, crop: tuple[int, int], ctx: RunContext) -> tuple[int, int]:
+    w, h = src.image.size
+    cw, ch = crop
+    if p.gravity == "smart":
+        return _smart_offset(src.frames or [src.image], crop, ctx)
+    if p.gravity == "focal":
+        assert p.focal_x is not None and p.focal_y is not None
+        left = round(p.focal_x * w - cw / 2)
+        top = round(p.focal_y * h - ch / 2)
+        return min(max(left, 0), w - cw), min(max(top, 0), h - ch)
+    return anchored_offset((w, h), crop, p.gravity)
+
+
+def cut(src: ImageValue, box: tuple[int, int, int, int]) -> ImageValue:
+    """`src` cut to `box`: every frame of an animation alike; `src` itself when the box is the whole image."""
+    if box == (0, 0, src.image.width, src.image.height):
+        return src
+    if src.frames is None:
+        return src.with_image(src.image.crop(box))
+    frames = [frame.crop(box) for frame in src.frames]
+    return replace(src, image=frames[0], frames=frames, shrunk_from=None)
+
+
+def crop(inputs: list[Value], p: CropParams, ctx: RunContext) -> Value:
+    src = inputs[0]
+    assert isinstance(src, ImageValue)
+    im = src.image
+    if p.x is not None:
+        return cut(src, _rectangle(p, im.size))
+    if p.aspect is not None:
+        size = largest_region(im.size, parse_aspect(p.aspect))
+    else:
+        assert p.width is not None and p.height is not None
+        fits = p.width <= im.width and p.height <= im.height
+        size = (p.width, p.height) if fits else largest_region(im.size, Fraction(p.width, p.height))
+    left, top = _offset(p, src, size, ctx)
+    return cut(src, (left, top, left + size[0], top + size[1]))
+
+
+register(
+    Operation(
+        name="crop",
+        summary="Cut out a rectangle, or the largest region of an aspect or size placed by gravity "
+        "(compass, smart or focal).",
+        params=CropParams,
+        run=crop,
+        per_frame=False,  # one window for every frame of an animation (smart gravity scores them all)
+    )
+)
