@@ -27,6 +27,8 @@ from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.jobs.runner import build_runner
 from pixmill.jobs.service import expire
 from pixmill.logs import configure_logging
+from pixmill.render.endpoints import router as render_router
+from pixmill.workers import WorkerPool
 
 log = logging.getLogger("pixmill")
 
@@ -49,9 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_json)
         ctx = Context.from_settings(settings)
         await run_in_threadpool(upgrade, ctx.engine)
-        runner = build_runner(ctx)
+        pool = WorkerPool(settings)
+        runner = build_runner(ctx, pool)
         await run_in_threadpool(runner.start)
-        app.state.ctx, app.state.runner = ctx, runner
+        app.state.ctx, app.state.runner, app.state.pool = ctx, runner, pool
         upkeep = asyncio.create_task(_upkeep(ctx))
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         try:
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
             await run_in_threadpool(runner.stop)
+            await run_in_threadpool(pool.stop)
             ctx.close()
 
     app = FastAPI(
@@ -70,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for router in (assets_router, jobs_router, compat_router, health_router, files_router):
+    for router in (assets_router, jobs_router, compat_router, render_router, health_router, files_router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

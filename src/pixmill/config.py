@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(default=2.0, ge=0)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
 
+    render_allow_unsigned: bool = Field(default=False, description="Serve /render/unsafe/… URLs without a signature.")
+    render_cache_max_age_s: int = Field(default=86400, ge=0, description="Cache-Control max-age of renders.")
+
     log_level: str = "INFO"
     log_json: bool = True
 

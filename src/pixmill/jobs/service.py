@@ -198,6 +198,7 @@ def expire(ctx: Context) -> int:
             removed += 1
         s.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
         s.commit()
+    removed += ctx.storage.delete_older_than("render-cache", now - timedelta(hours=ctx.settings.retention_hours))
     if removed:
         log.info("expired old data", extra={"rows": removed})
     return removed

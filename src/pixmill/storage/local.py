@@ -59,6 +59,19 @@ class LocalStorage:
             return 1
         return 0
 
+    def delete_older_than(self, prefix: str, cutoff: datetime) -> int:
+        """Delete the files under `prefix` last written before `cutoff`."""
+        root = self.path_for(prefix.rstrip("/"))
+        if not root.is_dir():
+            return 0
+        removed = 0
+        limit = cutoff.timestamp()
+        for path in root.rglob("*"):
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def signed_url(self, key: str, expires_at: datetime, base_url: str, filename: str | None = None) -> str:
         expires = int(expires_at.timestamp())
         query = {"expires": str(expires), "signature": sign(self.secret, check_key(key), expires, filename)}

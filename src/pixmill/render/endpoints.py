@@ -1,0 +1,74 @@
+"""GET /render/…: what storefront previews and <img> tags use."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from pixmill.api.deps import BaseUrl, Ctx
+from pixmill.api.problems import Problem
+from pixmill.assets.service import get_asset
+from pixmill.render import service
+from pixmill.workers import WorkerPool
+
+router = APIRouter(tags=["render"])
+
+
+@router.get(
+    "/render/{signature}/{path:path}",
+    summary="Render a pipeline given in the URL (signed), cached by content",
+    responses={
+        200: {"content": {"image/*": {}}, "description": "The rendered image"},
+        304: {"description": "Not modified (If-None-Match)"},
+        403: {"description": "Bad signature"},
+        404: {"description": "No such asset"},
+    },
+)
+async def render(
+    request: Request,
+    ctx: Ctx,
+    signature: str,
+    path: str,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    if signature == service.UNSAFE:
+        if not ctx.settings.render_allow_unsigned:
+            raise Problem(403, "Forbidden", "unsigned render URLs are disabled; sign the path")
+    elif not service.verify_path(ctx.settings.signing_key, signature, path):
+        raise Problem(403, "Forbidden", "the render URL signature does not match its path")
+    req = service.parse_render_path(path)
+    asset = await run_in_threadpool(get_asset, ctx, req.asset_id)
+    if asset is None:
+        raise Problem(404, "Asset not found", f"no asset has the id {req.asset_id!r}")
+    key = service.cache_key(asset.sha256, req.pipeline)
+    etag = f'"{key[:40]}"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={ctx.settings.render_cache_max_age_s}"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    hit = await run_in_threadpool(service.cached, ctx, key)
+    if hit is None:
+        pool: WorkerPool = request.app.state.pool
+        hit = await asyncio.wrap_future(pool.submit(service.render, asset.storage_key, req.spec, key))
+        headers["X-Cache"] = "miss"
+    else:
+        headers["X-Cache"] = "hit"
+    return Response(hit.data, media_type=hit.media_type, headers=headers)
+
+
+class SignRequest(BaseModel):
+    path: str = Field(description="Steps and asset id, e.g. 'resize:width=800/webp:quality=80/<asset id>'.")
+
+
+class SignedUrl(BaseModel):
+    url: str
+
+
+@router.post("/api/v1/render-urls", summary="Sign a render path", tags=["render"])
+def sign(ctx: Ctx, base: BaseUrl, body: SignRequest) -> SignedUrl:
+    path = body.path.strip("/")
+    service.parse_render_path(path)  # refuse what would not render
+    return SignedUrl(url=f"{base}/render/{service.sign_path(ctx.settings.signing_key, path)}/{path}")

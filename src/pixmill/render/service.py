@@ -1,0 +1,104 @@
+"""Render URLs: `/render/<signature>/<step>/<step>/…/<asset id>`.
+
+Each step is `name:key=value,…` (the CLI's `--op` syntax; `webp:quality=80` is shorthand for convert).
+The signature is HMAC-SHA256 over everything after it, base64url, 32 characters; `unsafe` replaces it
+when unsigned URLs are enabled.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from pixmill.context import Context
+from pixmill.imaging.catalogue import RunContext
+from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
+from pixmill.imaging.steps import parse_step
+from pixmill.imaging.values import DataValue, EncodedValue
+from pixmill.storage import ObjectNotFound
+from pixmill.storage.keys import check_key
+
+UNSAFE = "unsafe"
+CACHE_PREFIX = "render-cache"
+
+
+def sign_path(secret: bytes, path: str) -> str:
+    """The signature segment for `path` (the steps and the asset id, joined by '/')."""
+    digest = hmac.new(secret, path.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
+
+
+def verify_path(secret: bytes, signature: str, path: str) -> bool:
+    return hmac.compare_digest(sign_path(secret, path), signature)
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    asset_id: str
+    pipeline: Pipeline
+
+    @property
+    def spec(self) -> dict[str, object]:
+        return self.pipeline.to_json()
+
+
+def parse_render_path(path: str) -> RenderRequest:
+    """Steps and asset id from the path after the signature; raises InvalidPipeline with the reason."""
+    segments = [s for s in path.split("/") if s]
+    if len(segments) < 2:
+        raise InvalidPipeline(
+            "a render path is /render/<signature>/<step>/…/<asset id> with at least one step",
+            [{"node": None, "field": "path", "message": "no steps"}],
+        )
+    *steps, asset_id = segments
+    return RenderRequest(asset_id, parse_pipeline([parse_step(s) for s in steps]))
+
+
+def cache_key(asset_sha256: str, pipeline: Pipeline) -> str:
+    """Same image content + same canonical pipeline → same key, whatever the URL spelling."""
+    canonical = json.dumps(pipeline.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{asset_sha256}\n{canonical}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    media_type: str
+
+
+def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) -> Rendered:
+    """Run the pipeline on a stored image and cache the result under `key` (runs in a worker process)."""
+    pipeline = parse_pipeline(spec)
+    result = run_pipeline(pipeline, ctx.storage.get(storage_key), RunContext(limits=ctx.settings.limits))
+    outputs = [o for o in result.outputs]
+    if len(outputs) != 1:
+        raise InvalidPipeline(
+            "a render URL must produce exactly one result",
+            [{"node": None, "field": "path", "message": f"{len(outputs)} results"}],
+        )
+    value = outputs[0].value
+    if isinstance(value, EncodedValue):
+        rendered = Rendered(value.data, value.media_type)
+    else:
+        assert isinstance(value, DataValue)
+        rendered = Rendered(json.dumps(value.data, sort_keys=True).encode(), "application/json")
+    ctx.storage.put(cached_key(key), rendered.data, rendered.media_type)
+    ctx.storage.put(cached_key(key) + ".type", rendered.media_type.encode(), "text/plain")
+    return rendered
+
+
+def cached_key(key: str) -> str:
+    return check_key(f"{CACHE_PREFIX}/{key[:2]}/{key}")
+
+
+def cached(ctx: Context, key: str) -> Rendered | None:
+    """The cached render under `key`, or None."""
+    try:
+        media_type = ctx.storage.get(cached_key(key) + ".type").decode()
+        return Rendered(ctx.storage.get(cached_key(key)), media_type)
+    except ObjectNotFound:
+        return None

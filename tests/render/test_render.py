@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from pixmill.app import create_app
+from pixmill.render.service import sign_path
+from tests import images
+from tests.conftest import make_settings, upload
+
+
+def _url(settings, path: str) -> str:
+    return f"/render/{sign_path(settings.signing_key, path)}/{path}"
+
+
+def test_signed_render_url_renders_and_then_serves_the_cache(client: TestClient, settings) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    path = f"resize:width=100/webp:quality=70/{asset['id']}"
+    first = client.get(_url(settings, path))
+    assert first.status_code == 200, first.text
+    assert first.headers["content-type"] == "image/webp"
+    assert first.headers["x-cache"] == "miss"
+    assert images.decode(first.content).size == (100, 75)
+    second = client.get(_url(settings, path))
+    assert second.headers["x-cache"] == "hit" and second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert "max-age=" in second.headers["cache-control"]
+    not_modified = client.get(_url(settings, path), headers={"If-None-Match": first.headers["etag"]})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+
+
+def test_same_content_and_pipeline_share_the_cache_whatever_the_spelling(client: TestClient, settings) -> None:
+    a, b = upload(client, ("a.jpg", images.jpeg(400, 300)), ("b.jpg", images.jpeg(400, 300)))
+    first = client.get(_url(settings, f"resize:width=100/webp:quality=70/{a['id']}"))
+    other = client.get(_url(settings, f"resize:width=100,fit=fit/convert:format=webp,quality=70/{b['id']}"))
+    assert first.headers["etag"] == other.headers["etag"]
+    assert other.headers["x-cache"] == "hit"
+
+
+def test_bad_or_missing_signature_is_403(client: TestClient, settings) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg()))
+    path = f"resize:width=100/{asset['id']}"
+    good = sign_path(settings.signing_key, path)
+    assert client.get(f"/render/{good}/resize:width=101/{asset['id']}").status_code == 403
+    assert client.get(f"/render/{'A' * 32}/{path}").status_code == 403
+    assert client.get(f"/render/unsafe/{path}").status_code == 403
+
+
+def test_unsigned_urls_only_when_enabled(tmp_path) -> None:
+    with TestClient(create_app(make_settings(tmp_path, render_allow_unsigned=True))) as c:
+        (asset,) = upload(c, ("q.jpg", images.jpeg(400, 300)))
+        r = c.get(f"/render/unsafe/resize:width=40/png/{asset['id']}")
+        assert r.status_code == 200 and images.decode(r.content).size == (40, 30)
+
+
+def test_render_errors_are_clear(client: TestClient, settings) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg()))
+    r = client.get(_url(settings, f"explode/{asset['id']}"))
+    assert r.status_code == 422 and "unknown operation" in str(r.json()["errors"])
+    r = client.get(_url(settings, "resize:width=10/0123456789abcdef"))
+    assert r.status_code == 404
+    r = client.get(_url(settings, f"png:quality=5/{asset['id']}"))
+    assert r.status_code == 422
+
+
+def test_sign_endpoint_returns_a_working_url(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    signed = client.post("/api/v1/render-urls", json={"path": f"resize:width=50/jpeg:quality=60/{asset['id']}"})
+    assert signed.status_code == 200
+    r = client.get(signed.json()["url"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert images.decode(r.content).size == (50, 38)
+    assert client.post("/api/v1/render-urls", json={"path": "nope"}).status_code == 422
