@@ -171,3 +171,49 @@ def test_catalogue_lists_operations_with_parameter_schemas(client: TestClient) -
     assert {"resize", "convert", "metadata", "denoise"} <= set(ops)
     assert "quality" in ops["convert"]["params"]["properties"]
     assert ops["denoise"]["queue"] == "ml"
+
+
+def test_watermark_reads_another_uploaded_asset(client: TestClient) -> None:
+    from PIL import Image
+
+    photo, logo = upload(
+        client,
+        ("photo.png", images.encode(Image.new("RGB", (200, 100), (0, 0, 0)), "PNG")),
+        ("logo.png", images.encode(Image.new("RGB", (40, 20), (255, 255, 255)), "PNG")),
+    )
+    pipeline = {
+        "nodes": [
+            {
+                "id": "wm",
+                "op": "watermark",
+                "params": {"position": "southeast", "margin": 0, "opacity": 1.0, "scale": 0.2},
+                "inputs": ["source", f"asset:{logo['id']}"],
+            },
+            {"id": "png", "op": "convert", "params": {"format": "png"}, "inputs": ["wm"], "output": "marked"},
+        ]
+    }
+    done = wait_for(client, submit(client, [photo["id"]], pipeline)["id"])
+    assert done["status"] == "COMPLETED", done
+    im = images.decode(fetch(client, done["outputs"][0]["url"])).convert("RGB")
+    assert images.near(im.getpixel((195, 95)), (255, 255, 255), 5)  # the logo, bottom right
+    assert images.near(im.getpixel((5, 5)), (0, 0, 0), 5)
+    r = client.post(
+        "/api/v1/jobs",
+        json={
+            "inputs": [photo["id"]],
+            "pipeline": {"nodes": [{**pipeline["nodes"][0], "inputs": ["source", "asset:nope"], "output": "o"}]},
+        },
+    )
+    assert r.status_code == 422 and "nope" in r.json()["detail"]
+
+
+def test_thumbnails_fan_out_into_named_outputs(client: TestClient) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(800, 600)))
+    pipeline = [{"op": "thumbnails", "params": {"sizes": [320, 160], "format": "webp"}}]
+    done = wait_for(client, submit(client, [asset["id"]], pipeline)["id"])
+    assert done["status"] == "COMPLETED", done
+    sizes = {o["name"]: (o["width"], o["height"]) for o in done["outputs"]}
+    assert sizes == {"result-320w": (320, 240), "result-160w": (160, 120)}
+    urls = {o["url"] for o in done["outputs"]}
+    assert len(urls) == 2
+    assert {images.decode(fetch(client, u)).size for u in urls} == {(320, 240), (160, 120)}

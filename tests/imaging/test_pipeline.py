@@ -128,3 +128,18 @@ def test_deadline_stops_the_pipeline_between_steps() -> None:
     p = parse_pipeline([{"op": "resize", "params": {"width": 5}}])
     with pytest.raises(DeadlineExceeded):
         run_pipeline(p, images.jpeg(), RunContext(deadline=0.0))
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif", "gif", "tiff"])
+def test_outputs_are_byte_identical_across_runs(fmt: str) -> None:
+    p = parse_pipeline(
+        [
+            {"op": "resize", "params": {"width": 120}},
+            {"op": "sharpen", "params": {"radius": 2}},
+            {"op": "convert", "params": {"format": fmt}},
+        ]
+    )
+    data = images.encode(images.noise(300, 200), "PNG")
+    first, second = (run_pipeline(p, data, RunContext()).outputs[0].value for _ in range(2))
+    assert isinstance(first, EncodedValue) and isinstance(second, EncodedValue)
+    assert first.data == second.data

@@ -86,8 +86,8 @@ def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) ->
     else:
         assert isinstance(value, DataValue)
         rendered = Rendered(json.dumps(value.data, sort_keys=True).encode(), "application/json")
-    ctx.storage.put(cached_key(key), rendered.data, rendered.media_type)
-    ctx.storage.put(cached_key(key) + ".type", rendered.media_type.encode(), "text/plain")
+    # One file per entry: the media type on the first line, then the bytes.
+    ctx.storage.put(cached_key(key), rendered.media_type.encode() + b"\n" + rendered.data, rendered.media_type)
     return rendered
 
 
@@ -98,7 +98,8 @@ def cached_key(key: str) -> str:
 def cached(ctx: Context, key: str) -> Rendered | None:
     """The cached render under `key`, or None."""
     try:
-        media_type = ctx.storage.get(cached_key(key) + ".type").decode()
-        return Rendered(ctx.storage.get(cached_key(key)), media_type)
+        entry = ctx.storage.get(cached_key(key))
     except ObjectNotFound:
         return None
+    media_type, _, data = entry.partition(b"\n")
+    return Rendered(data, media_type.decode())

@@ -28,6 +28,7 @@ class ConvertParams(Params):
     compression: int | None = Field(default=None, ge=0, le=9, description="zlib level 0-9, for png.")
     lossless: bool = Field(default=False, description="Lossless WEBP.")
     speed: int | None = Field(default=None, ge=0, le=10, description="AVIF encoder speed 0 (slow) - 10.")
+    progressive: bool = Field(default=False, description="Progressive JPEG (slower to encode, loads gradually).")
     max_bytes: int | None = Field(
         default=None,
         ge=100,
@@ -51,13 +52,23 @@ class ConvertParams(Params):
             raise ValueError("lossless applies to webp only")
         if self.speed is not None and self.format != "avif":
             raise ValueError("speed applies to avif only")
+        if self.progressive and self.format != "jpeg":
+            raise ValueError("progressive applies to jpeg only")
         if self.max_bytes is not None and (self.format in ("png", "gif", "tiff") or self.lossless):
             raise ValueError("max_bytes applies to lossy formats only (jpeg, webp without lossless, avif)")
         return self
 
 
 def _encode_at(src: ImageValue, p: ConvertParams, quality: int | None) -> EncodedValue:
-    return encode(src, p.format, quality=quality, compress_level=p.compression, lossless=p.lossless, speed=p.speed)
+    return encode(
+        src,
+        p.format,
+        quality=quality,
+        compress_level=p.compression,
+        lossless=p.lossless,
+        speed=p.speed,
+        progressive=p.progressive,
+    )
 
 
 def _fit_budget(src: ImageValue, p: ConvertParams, budget: int, ctx: RunContext) -> EncodedValue:
@@ -109,8 +120,8 @@ def convert(inputs: list[Value], p: ConvertParams, ctx: RunContext) -> Value:
 register(
     Operation(
         name="convert",
-        summary="Encode to JPEG (progressive), PNG, WEBP, AVIF, GIF or TIFF, optionally at the highest quality "
-        "that fits a byte budget; alpha is flattened onto white where the format has none.",
+        summary="Encode to JPEG (baseline or progressive), PNG, WEBP, AVIF, GIF or TIFF, optionally at the "
+        "highest quality that fits a byte budget; alpha is flattened onto white where the format has none.",
         params=ConvertParams,
         run=convert,
         produces="encoded",

@@ -1,0 +1,99 @@
+"""Shared by the benchmarks: a realistic test photo, the raw-library reference and a live server."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from PIL import Image, ImageFilter
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def make_photo(width: int = 4000, height: int = 3000, seed_image: int = 0, quality: int = 90) -> bytes:
+    """A JPEG photo of the given size, made from a real test photo when ../shared is there."""
+    sources = sorted((SHARED / "testsets" / "CBSD68").glob("*.png"))
+    if sources:
+        base = Image.open(sources[seed_image % len(sources)]).convert("RGB")
+        base = base.resize((width, height), Image.Resampling.BICUBIC)
+    else:
+        base = Image.radial_gradient("L").resize((width, height)).convert("RGB")
+    grain = Image.effect_noise((width, height), 12).convert("RGB")
+    photo = Image.blend(base, grain, 0.08).filter(ImageFilter.SHARPEN)
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def raw_reference(data: bytes) -> bytes:
+    """The fastest few lines of Pillow: shrink on load to the fit size, Lanczos, JPEG q80 (EXIF-free input)."""
+    im = Image.open(io.BytesIO(data))
+    scale = min(800 / im.width, 800 / im.height, 1.0)
+    size = (round(im.width * scale), round(im.height * scale))
+    im.draft("RGB", size)
+    out = io.BytesIO()
+    im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(**env: str) -> Iterator[str]:
+    """`pixmill serve` on 127.0.0.1 with a fresh data dir; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        full_env = {**os.environ, "PIXMILL_DATA_DIR": tmp, "PIXMILL_LOG_LEVEL": "WARNING", **env}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pixmill", "serve", "--port", str(port)],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{url}/api/livez", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def reference_throughput(data: list[bytes], processes: int) -> float:
+    """Images per second of raw_reference over `data` with `processes` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(raw_reference, data[:processes]))  # warm up
+        started = time.perf_counter()
+        list(pool.map(raw_reference, data))
+        return len(data) / (time.perf_counter() - started)
+
+
+def median_ms(fn: object, data: bytes, repeat: int = 15) -> float:
+    import statistics
+
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(data)  # type: ignore[operator]
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
