@@ -51,10 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_json)
         ctx = Context.from_settings(settings)
         await run_in_threadpool(upgrade, ctx.engine)
-        pool = WorkerPool(settings)
-        runner = build_runner(ctx, pool)
+        pool, ml_pool = WorkerPool(settings), WorkerPool(settings, workers=settings.ml_workers)
+        runner = build_runner(ctx, pool, ml_pool)
         await run_in_threadpool(runner.start)
-        app.state.ctx, app.state.runner, app.state.pool = ctx, runner, pool
+        app.state.ctx, app.state.runner = ctx, runner
+        app.state.pools = {"standard": pool, "ml": ml_pool}
         upkeep = asyncio.create_task(_upkeep(ctx))
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         try:
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
             await run_in_threadpool(runner.stop)
-            await run_in_threadpool(pool.stop)
+            for worker_pool in (pool, ml_pool):
+                await run_in_threadpool(worker_pool.stop)
             ctx.close()
 
     app = FastAPI(

@@ -57,6 +57,19 @@ def list_operations(
         typer.echo(f"{op['name']:<10} {op['summary']}  [{params}]")
 
 
+@app.command("models")
+def list_models() -> None:
+    """List the model files each ML operation needs and whether they are installed (nothing is downloaded)."""
+    from pixmill.ml.manifest import MANIFEST
+    from pixmill.ml.models import status
+
+    models_dir = Settings().resolved_models_dir
+    typer.echo(f"models directory: {models_dir}  (PIXMILL_MODELS_DIR)")
+    for name in MANIFEST:
+        st = status(models_dir, name)
+        typer.echo(f"{st.state:<10} {name:<18} {st.model.path:<30} used by {', '.join(st.model.used_by)}")
+
+
 @app.command()
 def process(
     inputs: Annotated[list[Path], typer.Argument(help="Image files.", exists=False)],
@@ -64,7 +77,6 @@ def process(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("."),
 ) -> None:
     """Run a pipeline over local files, with the same code the server runs."""
-    from pixmill.imaging.catalogue import RunContext
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
     from pixmill.imaging.steps import parse_step
@@ -78,7 +90,7 @@ def process(
         typer.echo("\n".join([f"error: {exc.message}", *lines]), err=True)
         raise typer.Exit(2) from None
     settings = Settings()
-    ctx = RunContext(limits=settings.limits)
+    ctx = settings.run_context()
     out.mkdir(parents=True, exist_ok=True)
     failures = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

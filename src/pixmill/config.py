@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 
 
@@ -24,8 +25,10 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Key for signed URLs; default: generated once and kept in data_dir."
     )
+    models_dir: Path | None = Field(default=None, description="Model files (ML); default data_dir/models.")
     runner: Literal["inprocess"] = "inprocess"
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    ml_workers: int = Field(default=1, ge=1, le=16, description="Processes of the ML pool (models are big).")
     retention_hours: float = Field(default=24.0, gt=0)
     cleanup_interval_s: float = Field(default=600.0, gt=0)
 
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
     def resolved_storage_dir(self) -> Path:
         return (self.storage_dir or self.resolved_data_dir / "files").expanduser().resolve()
 
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.resolved_data_dir / "models").expanduser().resolve()
+
     @cached_property
     def signing_key(self) -> bytes:
         """The URL-signing key: the setting, or one generated once and kept in the data directory."""
@@ -76,6 +83,10 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
         return path.read_bytes().strip()
+
+    def run_context(self, deadline: float | None = None) -> RunContext:
+        """What a pipeline run may know of this deployment: limits, deadline, models directory."""
+        return RunContext(limits=self.limits, deadline=deadline, models_dir=self.resolved_models_dir)
 
     @property
     def limits(self) -> Limits:

@@ -37,10 +37,10 @@ class WorkerPool:
     A pool broken by a dying worker is replaced on the next submit.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, workers: int | None = None) -> None:
         resolved = settings.model_copy(update={"secret_key": settings.signing_key.decode()})
         self._settings_json = resolved.model_dump_json()
-        self._workers = settings.workers
+        self._workers = workers or settings.workers
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 

@@ -63,7 +63,7 @@ def process(
         assets.discard(ctx, new)
         raise
     if created:
-        runner.submit(job.id)
+        runner.submit(job.id, jobs.queue_for(pipeline))
     else:
         assets.discard(ctx, new)
     return ProcessAccepted(job_id=job.id, status=job.status)

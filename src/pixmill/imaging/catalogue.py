@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +32,7 @@ class RunContext:
 
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None  # time.monotonic() value
+    models_dir: Path | None = None  # where ML operations find their model files
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -77,7 +77,7 @@ def create_job(
         idempotency_key=idempotency_key,
     )
     if created:
-        runner.submit(job.id)
+        runner.submit(job.id, service.queue_for(pipeline))
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_read(ctx, job, base)
 

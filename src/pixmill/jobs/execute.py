@@ -13,7 +13,6 @@ from typing import Any
 
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
-from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import ImagingError
 from pixmill.imaging.pipeline import Output, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
@@ -67,7 +66,7 @@ def _process(
     log.info("job started", extra={"inputs": len(assets)})
     try:
         pipeline = parse_pipeline(spec)
-        run_ctx = RunContext(limits=ctx.settings.limits, deadline=started + ctx.settings.job_timeout_s)
+        run_ctx = ctx.settings.run_context(deadline=started + ctx.settings.job_timeout_s)
         outputs: list[JobOutput] = []
         steps: list[dict[str, Any]] = []
         per_input: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,9 +30,10 @@ def page(session: Session, limit: int, offset: int) -> tuple[Sequence[Job], int]
     return rows, total
 
 
-def active_ids(session: Session) -> list[str]:
-    """Jobs that were PENDING or PROCESSING: the ones to pick up again after a restart."""
-    return list(session.scalars(select(Job.id).where(Job.status.in_(ACTIVE)).order_by(Job.created_at)))
+def active(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """(id, pipeline) of jobs that were PENDING or PROCESSING: the ones to pick up again after a restart."""
+    rows = session.execute(select(Job.id, Job.pipeline).where(Job.status.in_(ACTIVE)).order_by(Job.created_at))
+    return [(row[0], row[1]) for row in rows]
 
 
 def undelivered_webhook_ids(session: Session) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Protocol
 from pixmill.context import Context
 from pixmill.jobs import repository
 from pixmill.jobs.execute import execute_job, fail_job
-from pixmill.jobs.service import notify
+from pixmill.jobs.service import notify, queue_for
 from pixmill.workers import WorkerPool
 
 log = logging.getLogger("pixmill.runner")
@@ -20,8 +20,8 @@ class JobRunner(Protocol):
     def start(self) -> None:
         """Begin serving and pick up every job left unfinished."""
 
-    def submit(self, job_id: str) -> None:
-        """Queue a PENDING job."""
+    def submit(self, job_id: str, queue: str = "standard") -> None:
+        """Queue a PENDING job on `queue` (standard, or ml for jobs with model inference)."""
 
     def check(self) -> None:
         """Raise if jobs cannot run now."""
@@ -30,28 +30,30 @@ class JobRunner(Protocol):
 
 
 class InProcessRunner:
-    """Jobs run on the API process's worker pool; webhook deliveries, which wait on the network,
+    """Jobs run on the API process's worker pools: standard work on one, model inference on its own
+    smaller pool so it never starves standard work. Webhook deliveries, which wait on the network,
     run on a few threads of the API process."""
 
-    def __init__(self, ctx: Context, pool: WorkerPool) -> None:
+    def __init__(self, ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> None:
         self.ctx = ctx
-        self.pool = pool
+        self.pools = {"standard": pool, "ml": ml_pool}
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixmill-webhook")
 
     def start(self) -> None:
-        self.pool.start()
+        for pool in self.pools.values():
+            pool.start()
         with self.ctx.session() as s:
-            active = repository.active_ids(s)
+            active = repository.active(s)
             undelivered = repository.undelivered_webhook_ids(s)
         if active:
             log.info("resuming unfinished jobs", extra={"count": len(active)})
-        for job_id in active:
-            self.submit(job_id)
+        for job_id, pipeline in active:
+            self.submit(job_id, queue_for(pipeline))
         for job_id in undelivered:
             self._io.submit(notify, self.ctx, job_id)
 
-    def submit(self, job_id: str) -> None:
-        future = self.pool.submit(execute_job, job_id)
+    def submit(self, job_id: str, queue: str = "standard") -> None:
+        future = self.pools[queue].submit(execute_job, job_id)
         future.add_done_callback(lambda f: self._done(job_id, f))
 
     def _done(self, job_id: str, future: Future[str]) -> None:
@@ -68,13 +70,15 @@ class InProcessRunner:
             self._io.submit(notify, self.ctx, job_id)
 
     def check(self) -> None:
-        self.pool.check()
+        for pool in self.pools.values():
+            pool.check()
 
     def stop(self) -> None:
-        self.pool.stop()
+        for pool in self.pools.values():
+            pool.stop()
         self._io.shutdown(wait=True, cancel_futures=True)
 
 
-def build_runner(ctx: Context, pool: WorkerPool) -> JobRunner:
+def build_runner(ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> JobRunner:
     """The runner the settings choose."""
-    return InProcessRunner(ctx, pool)
+    return InProcessRunner(ctx, pool, ml_pool)

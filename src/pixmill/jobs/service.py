@@ -29,6 +29,15 @@ class UnknownAsset(LookupError):
     """An input asset id does not exist (or has expired)."""
 
 
+def queue_for(pipeline: Pipeline | dict[str, Any]) -> str:
+    """The queue a job goes to: `ml` when any node runs a model, else `standard`."""
+    if isinstance(pipeline, dict):
+        from pixmill.imaging.pipeline import parse_pipeline
+
+        pipeline = parse_pipeline(pipeline)
+    return "ml" if "ml" in pipeline.queues else "standard"
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

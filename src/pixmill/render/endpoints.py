@@ -51,7 +51,7 @@ async def render(
         return Response(status_code=304, headers=headers)
     hit = await run_in_threadpool(service.cached, ctx, key)
     if hit is None:
-        pool: WorkerPool = request.app.state.pool
+        pool: WorkerPool = request.app.state.pools["ml" if "ml" in req.pipeline.queues else "standard"]
         hit = await asyncio.wrap_future(pool.submit(service.render, asset.storage_key, req.spec, key))
         headers["X-Cache"] = "miss"
     else:

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 
 from pixmill.context import Context
-from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
 from pixmill.imaging.steps import parse_step
@@ -73,7 +72,7 @@ class Rendered:
 def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) -> Rendered:
     """Run the pipeline on a stored image and cache the result under `key` (runs in a worker process)."""
     pipeline = parse_pipeline(spec)
-    result = run_pipeline(pipeline, ctx.storage.get(storage_key), RunContext(limits=ctx.settings.limits))
+    result = run_pipeline(pipeline, ctx.storage.get(storage_key), ctx.settings.run_context())
     outputs = [o for o in result.outputs]
     if len(outputs) != 1:
         raise InvalidPipeline(
