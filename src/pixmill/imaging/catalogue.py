@@ -53,6 +53,8 @@ class Operation(Generic[P]):
     # shrink on load. None means "the full image".
     needs_size: Callable[[P, int, int], tuple[int, int] | None] | None = None
     queue: Literal["standard", "ml"] = "standard"
+    # When the queue depends on the parameters (crop with gravity "faces" runs a model): params -> queue.
+    queue_of: Callable[[P], Literal["standard", "ml"]] | None = None
     # How many inputs a node takes, at least and at most (watermark: the image, and an overlay or not).
     arity: tuple[int, int] = (1, 1)
     # Checks that need both the parameters and the number of inputs; returns an error message or None.

@@ -89,7 +89,8 @@ class Pipeline:
 
     @property
     def queues(self) -> set[str]:
-        return {n.op.queue for n in self.nodes}
+        """The queues this pipeline's nodes need (`ml` when any node runs a model)."""
+        return {n.op.queue_of(n.params) if n.op.queue_of else n.op.queue for n in self.nodes}
 
     @property
     def asset_ids(self) -> list[str]:
