@@ -9,9 +9,11 @@ Three ways to say what to keep:
   the largest region of that shape.
 
 The last two are placed by ``gravity``: a compass point, ``focal`` (centred on ``focal_x``,
-``focal_y`` given as fractions 0..1 of the width and height, clamped inside the image) or ``smart``
+``focal_y`` given as fractions 0..1 of the width and height, clamped inside the image), ``smart``
 (the window with the most edge energy on a small grayscale copy; ties go to the window nearest the
-centre).
+centre), or ``faces`` / ``objects`` (centred on the box round every face, or every object, the models
+find, clamped inside the image, so the window holds them all when it can; the centre when none is found).
+Those two run a model, so a crop with them goes to the ``ml`` queue.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image
 from pydantic import AfterValidator, Field, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
+from pixmill.imaging.detection import place, subject
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.params import Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
@@ -59,7 +62,7 @@ def _check_aspect(text: str) -> str:
 # An aspect ratio written 'W:H' (checked, kept as text so the canonical form reads as it was given).
 Aspect = Annotated[str, AfterValidator(_check_aspect)]
 
-CropGravity = Literal[Gravity, "smart", "focal"]
+CropGravity = Literal[Gravity, "smart", "focal", "faces", "objects"]
 
 
 class CropParams(Params):
@@ -87,7 +90,8 @@ class CropParams(Params):
     gravity: CropGravity = Field(
         default="centre",
         description="Where an aspect or size crop sits: a compass point, 'smart' (the most detailed "
-        "window) or 'focal' (centred on focal_x, focal_y). Not used with a rectangle.",
+        "window), 'focal' (centred on focal_x, focal_y), or 'faces' / 'objects' (centred on every face, or "
+        "object, the models find). Not used with a rectangle.",
     )
     focal_x: float | None = Field(
         default=None, ge=0.0, le=1.0, description="With gravity 'focal': the point to centre on, 0 (left) - 1 (right)."
@@ -209,6 +213,11 @@ def _offset(p: CropParams, src: ImageValue, crop: tuple[int, int], ctx: RunConte
         left = round(p.focal_x * w - cw / 2)
         top = round(p.focal_y * h - ch / 2)
         return min(max(left, 0), w - cw), min(max(top, 0), h - ch)
+    if p.gravity in ("faces", "objects"):
+        box = subject(src.image, p.gravity, ctx)
+        if box is None:
+            return anchored_offset((w, h), crop, "centre")
+        return round(place(cw, w, box[0], box[2])), round(place(ch, h, box[1], box[3]))
     return anchored_offset((w, h), crop, p.gravity)
 
 
@@ -242,9 +251,10 @@ register(
     Operation(
         name="crop",
         summary="Cut out a rectangle, or the largest region of an aspect or size placed by gravity "
-        "(compass, smart or focal).",
+        "(compass, smart, focal, faces or objects).",
         params=CropParams,
         run=crop,
+        queue_of=lambda p: "ml" if p.gravity in ("faces", "objects") else "standard",
         per_frame=False,  # one window for every frame of an animation (smart gravity scores them all)
     )
 )

@@ -1,4 +1,9 @@
-"""resize: fit inside a box, fill (cover and centre-crop) or stretch to exact dimensions."""
+"""resize: fit inside a box, fill (cover and crop) or stretch to exact dimensions.
+
+fill crops what overflows the box at the centre, or where ``gravity`` says: a compass point, or ``faces`` /
+``objects`` (centred on the box round every face, or every object, the models find, clamped inside the image;
+the centre when none is found). Those two run a model, so a resize with them goes to the ``ml`` queue.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from PIL import Image
 from pydantic import Field, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
+from pixmill.imaging.detection import place, subject
+from pixmill.imaging.params import GRAVITY_ANCHOR, Gravity
 from pixmill.imaging.values import ImageValue, Value
+
+ResizeGravity = Literal[Gravity, "faces", "objects"]
 
 
 class ResizeParams(Params):
@@ -21,6 +30,11 @@ class ResizeParams(Params):
         "exact: stretch to the box.",
     )
     upscale: bool = Field(default=False, description="Allow making the image larger than the source.")
+    gravity: ResizeGravity | None = Field(
+        default=None,
+        description="With fit 'fill': which part to keep, a compass point (default 'centre'), or 'faces' / "
+        "'objects' (centred on every face, or object, the models find).",
+    )
 
     @model_validator(mode="after")
     def _needs_a_side(self) -> ResizeParams:
@@ -28,6 +42,8 @@ class ResizeParams(Params):
             raise ValueError("give width, height or both")
         if self.fit != "fit" and (self.width is None or self.height is None):
             raise ValueError(f"fit={self.fit} needs both width and height")
+        if self.gravity is not None and self.fit != "fill":
+            raise ValueError("gravity applies only with fit='fill' (the part of the image that is kept)")
         return self
 
 
@@ -62,6 +78,19 @@ def _needs_size(p: ResizeParams, src_w: int, src_h: int) -> tuple[int, int]:
     return w, h
 
 
+def _fill_offset(p: ResizeParams, im: Image.Image, window: tuple[float, float], ctx: RunContext) -> tuple[float, float]:
+    """Top-left of the part of `im` (window wide and high, in its pixels) that fill keeps."""
+    spare_w, spare_h = im.width - window[0], im.height - window[1]
+    if p.gravity in ("faces", "objects"):
+        found = subject(im, p.gravity, ctx)
+        if found is not None:
+            return place(window[0], im.width, found[0], found[2]), place(window[1], im.height, found[1], found[3])
+    elif p.gravity is not None and p.gravity != "centre":
+        fx, fy = GRAVITY_ANCHOR[p.gravity]
+        return spare_w * fx, spare_h * fy
+    return spare_w / 2, spare_h / 2
+
+
 def resize(inputs: list[Value], p: ResizeParams, ctx: RunContext) -> Value:
     (src,) = inputs
     assert isinstance(src, ImageValue)
@@ -69,7 +98,7 @@ def resize(inputs: list[Value], p: ResizeParams, ctx: RunContext) -> Value:
     w, h = target_size(p, *src.full_size)
     if p.fit == "fill":
         scale = max(w / im.width, h / im.height)
-        left, top = (im.width - w / scale) / 2, (im.height - h / scale) / 2
+        left, top = _fill_offset(p, im, (w / scale, h / scale), ctx)
         box = (left, top, left + w / scale, top + h / scale)
         out = im.resize((w, h), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
     elif (w, h) == im.size:
@@ -82,9 +111,11 @@ def resize(inputs: list[Value], p: ResizeParams, ctx: RunContext) -> Value:
 register(
     Operation(
         name="resize",
-        summary="Resize to fit a box, fill it (cover and crop the centre) or stretch to it.",
+        summary="Resize to fit a box, fill it (cover and crop at a gravity: centre, compass, faces or objects) "
+        "or stretch to it.",
         params=ResizeParams,
         run=resize,
         needs_size=_needs_size,
+        queue_of=lambda p: "ml" if p.gravity in ("faces", "objects") else "standard",
     )
 )
