@@ -1,0 +1,161 @@
+"""upscale: enlarge 2, 3 or 4 times with a super-resolution network (FSRCNN or ESPCN) or bicubic.
+
+``model="auto"`` uses FSRCNN for the scale when its model file is installed and OpenCV's contrib
+modules are there, and otherwise falls back to bicubic. A fallback is never silent: it is logged as a
+warning on ``pixmill.ml`` and written into the output, whose EXIF Software tag (0x0131) says how it was
+enlarged, e.g. ``pixmill upscale x2: bicubic (fallback from FSRCNN: model fsrcnn_x2 is missing …)``.
+Every upscale writes that tag (``pixmill upscale x2: FSRCNN`` when the network ran), so an output always
+tells how it was made; ``strip`` drops it like any other EXIF, and GIF outputs carry no EXIF at all.
+
+A model named explicitly (``fsrcnn``, ``espcn``) that is not installed is an error, not a fallback.
+The output size is checked against the limits before anything is computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import ExifTags, Image
+from pydantic import Field
+
+from pixmill.imaging.catalogue import Operation, Params, RunContext, register
+from pixmill.imaging.errors import ImageTooLarge, OperationUnavailable
+from pixmill.imaging.limits import Limits
+from pixmill.imaging.values import ImageValue, Value
+from pixmill.ml import superres
+from pixmill.ml.models import require, status
+
+log = logging.getLogger("pixmill.ml")
+
+SOFTWARE_TAG = int(ExifTags.Base.Software)
+_LABELS = {"fsrcnn": "FSRCNN", "espcn": "ESPCN", "bicubic": "bicubic"}
+_GRAY_MODES = {"1", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_STATE_REASONS = {
+    "missing": "is missing from the models directory",
+    "corrupt": "does not match its sha256",
+    "no models directory": "cannot be found: no models directory is configured",
+}
+
+
+class UpscaleParams(Params):
+    scale: Literal[2, 3, 4] = Field(default=2, description="Enlargement factor: 2, 3 or 4.")
+    model: Literal["auto", "fsrcnn", "espcn", "bicubic"] = Field(
+        default="auto",
+        description="auto: FSRCNN when installed, else bicubic (the output's EXIF Software tag says which); "
+        "fsrcnn or espcn: that network (an error when not installed); bicubic: interpolation only.",
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    method: Literal["fsrcnn", "espcn", "bicubic"]
+    model_path: Path | None
+    note: str  # how the image is enlarged, for the output's EXIF
+
+
+def _plan(p: UpscaleParams, models_dir: Path | None) -> _Plan:
+    prefix = f"pixmill upscale x{p.scale}"
+    if p.model == "bicubic":
+        return _Plan("bicubic", None, f"{prefix}: bicubic")
+    if p.model != "auto":  # named explicitly: missing is an error
+        path = require(models_dir, f"{p.model}_x{p.scale}")
+        if problem := superres.unavailable():
+            raise OperationUnavailable(problem)
+        return _Plan(p.model, path, f"{prefix}: {_LABELS[p.model]}")
+    name = f"fsrcnn_x{p.scale}"
+    st = status(models_dir, name)
+    if st.state == "installed" and not (problem := superres.unavailable()):
+        return _Plan("fsrcnn", st.path, f"{prefix}: FSRCNN")
+    if st.state != "installed":  # the relative path only: the note ends up in the output file
+        problem = f"model {name} ({st.model.path}) {_STATE_REASONS.get(st.state, st.state)}"
+    reason = problem or "unknown"
+    log.warning(
+        "upscale falls back to bicubic: %s",
+        reason,
+        extra={"model": name, "model_state": st.state, "model_path": str(st.path), "scale": p.scale},
+    )
+    return _Plan("bicubic", None, f"{prefix}: bicubic (fallback from FSRCNN: {reason})")
+
+
+def _check_size(width: int, height: int, frames: int, scale: int, limits: Limits) -> None:
+    w, h = width * scale, height * scale
+    if w > limits.max_dimension or h > limits.max_dimension:
+        raise ImageTooLarge(
+            f"upscale x{scale} would make {width}x{height} into {w}x{h}; "
+            f"no side may exceed {limits.max_dimension} pixels"
+        )
+    if w * h > limits.max_pixels:
+        raise ImageTooLarge(
+            f"upscale x{scale} would make {width}x{height} into {w}x{h} = {w * h} pixels; "
+            f"the limit is {limits.max_pixels}"
+        )
+    if frames > 1 and frames * w * h > limits.max_pixels:
+        raise ImageTooLarge(
+            f"upscale x{scale} would make {frames} frames of {w}x{h}; together they exceed {limits.max_pixels} pixels"
+        )
+
+
+def _normalised(im: Image.Image) -> Image.Image:
+    """`im` in L, LA, RGB or RGBA (the modes the decoder makes; other operations may leave others)."""
+    if im.mode in ("L", "LA", "RGB", "RGBA"):
+        return im
+    if im.mode in _GRAY_MODES:
+        return im.convert("L")
+    has_alpha = "A" in im.getbands() or "a" in im.getbands() or "transparency" in im.info
+    return im.convert("RGBA" if has_alpha else "RGB")
+
+
+def _enlarge(im: Image.Image, plan: _Plan, scale: int, ctx: RunContext) -> Image.Image:
+    im = _normalised(im)
+    size = (im.width * scale, im.height * scale)
+    if plan.method == "bicubic":
+        return im.resize(size, Image.Resampling.BICUBIC)
+    assert plan.model_path is not None
+    pixels = superres.upsample(np.asarray(im), plan.method, scale, plan.model_path, between=ctx.check_deadline)
+    return Image.fromarray(pixels)
+
+
+def upscale(inputs: list[Value], p: UpscaleParams, ctx: RunContext) -> Value:
+    (src,) = inputs
+    assert isinstance(src, ImageValue)
+    frames = src.frames if src.animated and src.frames is not None else [src.image]
+    _check_size(src.image.width, src.image.height, len(frames), p.scale, ctx.limits)
+    plan = _plan(p, ctx.models_dir)
+    out: list[Image.Image] = []
+    for frame in frames:
+        ctx.check_deadline()
+        out.append(_enlarge(frame, plan, p.scale, ctx))
+    earlier = src.exif_out.get(SOFTWARE_TAG)  # an earlier upscale's note: keep both
+    note = f"{earlier}; {plan.note}" if isinstance(earlier, str) and earlier.startswith("pixmill ") else plan.note
+    return replace(
+        src,
+        image=out[0],
+        frames=out if src.animated else None,
+        durations=src.durations if src.animated else None,
+        shrunk_from=None,
+        exif_out={**src.exif_out, SOFTWARE_TAG: note},
+    )
+
+
+def _queue(p: UpscaleParams) -> Literal["standard", "ml"]:
+    """Plain bicubic needs no model: it runs with the standard work."""
+    return "standard" if p.model == "bicubic" else "ml"
+
+
+register(
+    Operation(
+        name="upscale",
+        summary="Enlarge 2, 3 or 4 times with a super-resolution network (FSRCNN or ESPCN) or bicubic; "
+        "auto falls back to bicubic when FSRCNN is not installed and says so in the output's EXIF Software tag.",
+        params=UpscaleParams,
+        run=upscale,
+        queue="ml",
+        queue_of=_queue,
+        # Runs once over every frame itself, so the note it leaves in the EXIF is kept.
+        per_frame=False,
+    )
+)
