@@ -1,0 +1,155 @@
+"""Paint-by-dots canvas: dot plan time, and the fast CIEDE2000 mapping against brute force, in one run, one core.
+
+A 12 MP JPEG photo (a CBSD68 image upscaled to 4000x3000 with grain, q90) → 40x50 cm at 2.5 mm (160x200 cells)
+and 60x80 cm (240x320 cells), the 490-colour DMC palette, K = 40, exact CIEDE2000 mapping, cleanup on.
+
+- plan: median of make_plan (decode with shrink on load, fit, sample, budget, mapping, cleanup, legend, quality);
+- plan + preview: the same followed by a 1200 px preview (canvas.preview.render_preview, when it exists);
+- mapping: the fast mapping (k-d tree candidates, proven bound, brute-force fallback) of the plan's cells to its
+  K chosen colours, next to brute-force CIEDE2000 over the same colours, and over the whole palette; the share
+  of cells where fast and brute force agree (ties go to the lowest palette index in both).
+
+Goals: plan + preview <= 0.4 s at 160x200 cells, <= 1 s at 240x320; agreement >= 99.9 %.
+
+Usage: python bench/canvas.py [--repeat 7] [--image 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from common import SHARED, make_photo
+
+from pixmill.canvas.budget import choose_colors
+from pixmill.canvas.color import palette_lab, srgb_to_lab
+from pixmill.canvas.grid import CanvasSettings, sample
+from pixmill.canvas.mapping import PaletteIndex, nearest, nearest_brute
+from pixmill.canvas.model import DotPlan, Palette
+from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.plan import make_plan
+from pixmill.imaging.limits import Limits
+
+DMC = SHARED / "data" / "palettes" / "dmc.csv"
+PREVIEW_WIDTH = 1200
+SIZES = ((40.0, 50.0, 0.4), (60.0, 80.0, 1.0))  # cm, cm, goal in seconds
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_core() -> None:
+    """Run on one CPU with single-threaded BLAS/OpenMP (re-executing once so the libraries see the settings)."""
+    if any(os.environ.get(var) != "1" for var in THREAD_VARS):
+        env = {**os.environ, **dict.fromkeys(THREAD_VARS, "1")}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def median_s(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm up (imports, caches)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def preview_renderer() -> Callable[[DotPlan], bytes] | None:
+    """canvas.preview.render_preview at PREVIEW_WIDTH px (PNG), when the preview module is there."""
+    if importlib.util.find_spec("pixmill.canvas.preview") is None:
+        return None
+    from pixmill.canvas import preview
+
+    render = getattr(preview, "render_preview", None)
+    if render is None:
+        return None
+    return lambda plan: bytes(render(plan, PREVIEW_WIDTH, "png"))
+
+
+def plan_and_preview(plan_once: Callable[[], DotPlan], render: Callable[[DotPlan], bytes]) -> bytes:
+    return render(plan_once())
+
+
+def mapping_check(data: bytes, palette: Palette, settings: CanvasSettings, repeat: int) -> None:
+    """The plan's own cells and K colours: fast mapping vs brute force (time and agreement)."""
+    limits = Limits()
+    rgb = sample(data, settings, limits)
+    cells = srgb_to_lab(rgb.reshape(-1, 3))
+    pal_lab = palette_lab(palette)
+    packed = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    _, first, counts = np.unique(packed.ravel(), return_index=True, return_counts=True)
+    chosen = choose_colors(cells[first], counts, pal_lab, settings.max_colors).colors
+    target = pal_lab[chosen]
+    index = PaletteIndex.build(target)
+    fast = nearest(cells, index)
+    brute_index, _ = nearest_brute(cells, index)
+    t_fast = median_s(lambda: nearest(cells, PaletteIndex.build(target)), repeat)
+    t_brute = median_s(lambda: nearest_brute(cells, target), max(1, repeat // 3))
+    agree = float(np.mean(fast.index == brute_index))
+    print(
+        f"  mapping {len(cells)} cells → K={len(chosen)}: fast {t_fast * 1000:.1f} ms "
+        f"({fast.brute_cells} cells left to brute force), brute-force CIEDE2000 {t_brute * 1000:.1f} ms, "
+        f"agreement {agree * 100:.3f} %"
+    )
+    full = PaletteIndex.build(pal_lab)
+    fast_full = nearest(cells, full)
+    started = time.perf_counter()
+    brute_full, _ = nearest_brute(cells, full)
+    t_brute_full = time.perf_counter() - started
+    t_fast_full = median_s(lambda: nearest(cells, full), 1)
+    agree_full = float(np.mean(fast_full.index == brute_full))
+    print(
+        f"  mapping {len(cells)} cells → all {len(pal_lab)} DMC colours: fast {t_fast_full * 1000:.1f} ms "
+        f"({fast_full.brute_cells} cells left to brute force), brute-force CIEDE2000 {t_brute_full * 1000:.1f} ms, "
+        f"agreement {agree_full * 100:.3f} %"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--image", type=int, default=0, help="which CBSD68 photo to upscale")
+    args = parser.parse_args()
+    one_core()
+    palette = parse_palette_csv(DMC.read_text(encoding="utf-8-sig"), name="dmc")
+    data = make_photo(4000, 3000, seed_image=args.image, quality=90)
+    render = preview_renderer()
+    print(f"photo: 4000x3000 JPEG q90, {len(data) / 1e6:.1f} MB; palette: {len(palette.colors)} DMC colours; one core")
+    if render is None:
+        print("(canvas.preview.render_preview is not there yet: plan times only)")
+    limits = Limits()
+    for width_cm, height_cm, goal in SIZES:
+        settings = CanvasSettings(width_cm=width_cm, height_cm=height_cm, pitch_mm=2.5, max_colors=40, cleanup=True)
+        plan = make_plan(data, palette, settings, limits)
+        plan_once = functools.partial(make_plan, data, palette, settings, limits)
+        t_plan = median_s(plan_once, args.repeat)
+        line = (
+            f"{width_cm:g}x{height_cm:g} cm = {plan.cols}x{plan.rows} cells, {len(plan.legend)} colours, "
+            f"mean ΔE00 {plan.quality['mean_delta_e']:.2f}, p95 {plan.quality['p95_delta_e']:.2f}: "
+            f"plan {t_plan * 1000:.0f} ms"
+        )
+        if render is not None:
+            t_both = median_s(functools.partial(plan_and_preview, plan_once, render), args.repeat)
+            status = "met" if t_both <= goal else "NOT met"
+            line += f", plan + {PREVIEW_WIDTH} px preview {t_both * 1000:.0f} ms (goal {goal * 1000:.0f} ms: {status})"
+        else:
+            # PREVIEW: time plan + canvas.preview.render_preview(plan, 1200) here once the preview exists.
+            status = "met" if t_plan <= goal else "NOT met"
+            line += f" (goal {goal * 1000:.0f} ms for plan + preview; plan alone: {status})"
+        print(line)
+        mapping_check(data, palette, settings, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
