@@ -27,7 +27,11 @@ from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.jobs.runner import build_runner
 from pixmill.jobs.service import expire
 from pixmill.logs import configure_logging
+from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router
+from pixmill.storefront.endpoints import router as storefront_router
+from pixmill.storefront.service import pending_renders
+from pixmill.storefront.tasks import render_order
 from pixmill.workers import WorkerPool
 
 log = logging.getLogger("pixmill")
@@ -56,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runner.start)
         app.state.ctx, app.state.runner = ctx, runner
         app.state.pools = {"standard": pool, "ml": ml_pool}
+        for order_id, version in await run_in_threadpool(pending_renders, ctx):
+            pool.submit(render_order, order_id, version)
         upkeep = asyncio.create_task(_upkeep(ctx))
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         try:
@@ -76,7 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for router in (assets_router, jobs_router, compat_router, render_router, health_router, files_router):
+    for router in (
+        assets_router,
+        jobs_router,
+        compat_router,
+        render_router,
+        palettes_router,
+        storefront_router,
+        health_router,
+        files_router,
+    ):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,6 +15,8 @@ from pixmill.config import Settings
 app = typer.Typer(help="pixmill: image pipelines on one processing core.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+palettes_app = typer.Typer(help="Drill palettes (data, versioned).", no_args_is_help=True)
+app.add_typer(palettes_app, name="palettes")
 
 
 @app.command()
@@ -39,6 +41,45 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine, revision)
     typer.echo(f"database at {revision}: {engine.url.render_as_string()}")
+
+
+def _context() -> Any:
+    from pixmill.context import Context
+    from pixmill.db.session import upgrade
+
+    ctx = Context.from_settings(Settings())
+    upgrade(ctx.engine)
+    return ctx
+
+
+@palettes_app.command("import")
+def palettes_import(
+    name: Annotated[str, typer.Argument(help="Palette name, e.g. dmc.")],
+    csv_file: Annotated[Path, typer.Argument(help="CSV with header code,name,r,g,b.")],
+) -> None:
+    """Import a palette CSV as the next version of NAME."""
+    from pixmill.canvas.model import CanvasError
+    from pixmill.palettes.service import import_csv
+
+    try:
+        row = import_csv(_context(), name, csv_file.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        typer.echo(f"error: {csv_file}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except CanvasError as exc:
+        lines = [f"  line {e.get('line')}: {e['message']}" for e in exc.errors]
+        typer.echo("\n".join([f"error: {exc.message}", *lines]), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {row.name} version {row.version}: {len(row.colors)} colours")
+
+
+@palettes_app.command("list")
+def palettes_list() -> None:
+    """List every palette version."""
+    from pixmill.palettes.service import list_palettes
+
+    for row in list_palettes(_context()):
+        typer.echo(f"{row.name:<20} v{row.version:<4} {len(row.colors)} colours")
 
 
 @app.command("operations")

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     render_allow_unsigned: bool = Field(default=False, description="Serve /render/unsafe/… URLs without a signature.")
     render_cache_max_age_s: int = Field(default=86400, ge=0, description="Cache-Control max-age of renders.")
 
+    storefront_secret: str | None = Field(default=None, description="Shared secret of the shop's signed events.")
+    storefront_tolerance_s: int = Field(default=300, ge=1, description="Accepted age of a signed event.")
+    staff_api_key: str | None = Field(default=None, description="X-API-Key for staff and palette routes.")
+    order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
 from pixmill.jobs.runner import JobRunner
@@ -28,3 +29,16 @@ def base_url(request: Request) -> str:
 Ctx = Annotated[Context, Depends(_ctx)]
 Runner = Annotated[JobRunner, Depends(_runner)]
 BaseUrl = Annotated[str, Depends(base_url)]
+
+
+def _staff(request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> None:
+    from pixmill.api.problems import Problem
+
+    expected = request.app.state.ctx.settings.staff_api_key
+    if not expected:
+        raise Problem(403, "Forbidden", "staff routes are disabled: set PIXMILL_STAFF_API_KEY")
+    if not x_api_key or not hmac.compare_digest(x_api_key, expected):
+        raise Problem(401, "Unauthorized", "a valid X-API-Key header is required")
+
+
+Staff = Depends(_staff)

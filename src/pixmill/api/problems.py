@@ -11,8 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.assets.service import UploadRejected
+from pixmill.canvas.model import CanvasError
 from pixmill.imaging import errors as imaging
 from pixmill.jobs.service import JobNotFound, UnknownAsset
+from pixmill.palettes.service import PaletteNotFound
+from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
 
 log = logging.getLogger("pixmill.api")
@@ -88,6 +91,22 @@ def install(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
         return problem_response(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(CanvasError)
+    async def _canvas(_: Request, exc: CanvasError) -> JSONResponse:
+        return problem_response(422, "Invalid canvas input", exc.message, errors=exc.errors)
+
+    @app.exception_handler(PaletteNotFound)
+    async def _palette(_: Request, exc: PaletteNotFound) -> JSONResponse:
+        return problem_response(404, "Palette not found", str(exc))
+
+    @app.exception_handler(OrderNotFound)
+    async def _order(_: Request, exc: OrderNotFound) -> JSONResponse:
+        return problem_response(404, "Order not found", f"no order has the id {exc.args[0]!r}")
+
+    @app.exception_handler(InvalidTransition)
+    async def _transition(_: Request, exc: InvalidTransition) -> JSONResponse:
+        return problem_response(409, "Not allowed in this state", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

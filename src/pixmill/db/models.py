@@ -110,3 +110,68 @@ class IdempotencyKey(Base):
     job_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PaletteVersion(Base):
+    """A drill palette, versioned: importing a palette under an existing name adds a version."""
+
+    __tablename__ = "palettes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    colors: Mapped[list[Any]] = mapped_column()  # [{"code", "name", "rgb": [r, g, b]}]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ux_palettes_name_version", "name", "version", unique=True),)
+
+
+class Order(Base):
+    """A shop order; its state follows the storefront state machine."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the shop's order id
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    items: Mapped[list[Any]] = mapped_column()  # [{"photo": asset id, "settings": {...}, "palette": name}]
+    version: Mapped[int] = mapped_column(Integer, default=0)  # latest render version
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderEvent(Base):
+    """Every accepted storefront event once (the primary key makes duplicates harmless)."""
+
+    __tablename__ = "order_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(128), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+
+
+class OrderRender(Base):
+    """The print files of one order item at one version: rendered exactly once (unique key)."""
+
+    __tablename__ = "order_renders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    item_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # PENDING | COMPLETED | FAILED
+    settings: Mapped[dict[str, Any]] = mapped_column()
+    palette_name: Mapped[str] = mapped_column(String(64))
+    palette_version: Mapped[int] = mapped_column(Integer)
+    plan_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    preview_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    guide_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ux_order_renders_once", "order_id", "version", "item_index", unique=True),)

@@ -1,0 +1,53 @@
+"""Import, list and load palettes; each import of a name adds a version (orders keep theirs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pixmill.canvas.model import Palette, PaletteColor
+from pixmill.canvas.palette import parse_palette_csv
+from pixmill.context import Context
+from pixmill.db.models import PaletteVersion
+
+
+class PaletteNotFound(LookupError):
+    """No palette has that name (and version)."""
+
+
+def import_csv(ctx: Context, name: str, text: str) -> PaletteVersion:
+    """Parse and store a palette CSV as the next version of `name` (CanvasError lists bad rows)."""
+    palette = parse_palette_csv(text, name=name)
+    colors = [{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in palette.colors]
+    with ctx.session() as s:
+        latest = s.scalar(select(func.max(PaletteVersion.version)).where(PaletteVersion.name == name)) or 0
+        row = PaletteVersion(name=name, version=latest + 1, colors=colors)
+        s.add(row)
+        s.commit()
+        return row
+
+
+def list_palettes(ctx: Context) -> list[PaletteVersion]:
+    with ctx.session() as s:
+        return list(s.scalars(select(PaletteVersion).order_by(PaletteVersion.name, PaletteVersion.version)))
+
+
+def load(ctx: Context, name: str, version: int | None = None) -> Palette:
+    """The palette `name` at `version` (default: the latest)."""
+    with ctx.session() as s:
+        query = select(PaletteVersion).where(PaletteVersion.name == name)
+        if version is not None:
+            query = query.where(PaletteVersion.version == version)
+        row = s.scalar(query.order_by(PaletteVersion.version.desc()).limit(1))
+    if row is None:
+        raise PaletteNotFound(f"no palette {name!r}" + (f" version {version}" if version else ""))
+    return to_palette(row.name, row.version, row.colors)
+
+
+def to_palette(name: str, version: int, colors: list[Any]) -> Palette:
+    return Palette(
+        name=name,
+        version=version,
+        colors=tuple(PaletteColor(c["code"], c["name"], (c["rgb"][0], c["rgb"][1], c["rgb"][2])) for c in colors),
+    )

@@ -1,0 +1,194 @@
+"""Storefront routes: canvas previews, signed order events, staff review of orders."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from pixmill.api.deps import BaseUrl, Ctx, Staff
+from pixmill.api.problems import Problem
+from pixmill.assets.service import get_asset
+from pixmill.canvas.grid import CanvasSettings
+from pixmill.context import Context
+from pixmill.db.models import Order, OrderRender, PaletteVersion
+from pixmill.storefront import service, tasks
+from pixmill.storefront.schemas import (
+    EventResult,
+    OrderEventIn,
+    OrderRead,
+    PreviewRead,
+    PreviewRequest,
+    RejectBody,
+    RenderRead,
+    RerenderBody,
+)
+from pixmill.storefront.signing import SIGNATURE_HEADER, verify
+from pixmill.workers import WorkerPool
+
+router = APIRouter(prefix="/api/v1", tags=["storefront"])
+
+
+def _pool(request: Request) -> WorkerPool:
+    pool: WorkerPool = request.app.state.pools["standard"]
+    return pool
+
+
+def submit_render(request: Request, order_id: str, version: int) -> None:
+    _pool(request).submit(tasks.render_order, order_id, version)
+
+
+def _url(ctx: Context, key: str | None, base: str, name: str) -> str | None:
+    if not key:
+        return None
+    expires = datetime.now(UTC) + timedelta(hours=ctx.settings.retention_hours)
+    return ctx.storage.signed_url(key, expires, base, name)
+
+
+def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str) -> OrderRead:
+    return OrderRead(
+        id=order.id,
+        state=order.state,
+        version=order.version,
+        review_note=order.review_note,
+        items=order.items,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        renders=[
+            RenderRead(
+                version=r.version,
+                item=r.item_index,
+                status=r.status,
+                palette=r.palette_name,
+                palette_version=r.palette_version,
+                quality=r.quality,
+                error=r.error,
+                preview_url=_url(ctx, r.preview_key, base, f"{order.id}-v{r.version}-{r.item_index}.png"),
+                guide_url=_url(ctx, r.guide_key, base, f"{order.id}-v{r.version}-{r.item_index}.pdf"),
+                plan_url=_url(ctx, r.plan_key, base, f"{order.id}-v{r.version}-{r.item_index}.json"),
+            )
+            for r in renders
+        ],
+    )
+
+
+@router.post(
+    "/canvas/previews",
+    summary="A photo on a canvas: preview image, legend and quality report",
+    responses={404: {"description": "No such asset or palette"}, 422: {"description": "Bad canvas settings"}},
+)
+async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
+    try:
+        canvas = CanvasSettings.model_validate(body.canvas).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise Problem(
+            422, "Invalid canvas settings", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors
+        ) from None
+    asset = await run_in_threadpool(get_asset, ctx, body.asset_id)
+    if asset is None:
+        raise Problem(404, "Asset not found", f"no asset has the id {body.asset_id!r}")
+
+    def palette_row() -> PaletteVersion:
+        from pixmill.palettes.service import load
+
+        pal = load(ctx, body.palette, body.palette_version)
+        return PaletteVersion(
+            name=pal.name,
+            version=pal.version,
+            colors=[{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in pal.colors],
+        )
+
+    pal = await run_in_threadpool(palette_row)
+    key = service.preview_key(asset.sha256, pal, canvas, body.width)
+    palette_json = {"name": pal.name, "version": pal.version, "colors": pal.colors}
+    result = await asyncio.wrap_future(
+        _pool(request).submit(tasks.preview, asset.storage_key, palette_json, canvas, body.width, key)
+    )
+    return PreviewRead(
+        preview_url=_url(ctx, key, base, "preview.png") or "", palette=pal.name, palette_version=pal.version, **result
+    )
+
+
+@router.post(
+    "/storefront/events",
+    status_code=status.HTTP_200_OK,
+    summary="Order events from the shop (HMAC-signed; applied once per event id)",
+    responses={
+        401: {"description": "Missing, bad or stale signature: nothing is stored"},
+        422: {"description": "Malformed event"},
+    },
+)
+async def receive_event(request: Request, ctx: Ctx) -> EventResult:
+    secret = ctx.settings.storefront_secret
+    if not secret:
+        raise Problem(403, "Forbidden", "storefront events are disabled: set PIXMILL_STOREFRONT_SECRET")
+    body = await request.body()
+    problem = verify(secret.encode(), body, request.headers.get(SIGNATURE_HEADER), ctx.settings.storefront_tolerance_s)
+    if problem:
+        raise Problem(401, "Unauthorized", problem)
+    try:
+        event = OrderEventIn.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as exc:
+        detail = str(exc) if isinstance(exc, ValidationError) else f"the body is not valid JSON: {exc}"
+        raise Problem(422, "Invalid event", detail) from None
+    duplicate, state, versions = await run_in_threadpool(service.handle_event, ctx, event)
+    for version in versions:
+        submit_render(request, event.order.id, version)
+    return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
+
+
+@router.get("/storefront/orders", dependencies=[Staff], summary="Recent orders with previews and quality reports")
+def list_orders(
+    ctx: Ctx,
+    base: BaseUrl,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    state: str | None = None,
+) -> list[OrderRead]:
+    return [order_read(ctx, o, r, base) for o, r in service.recent_orders(ctx, limit, offset, state)]
+
+
+@router.get("/storefront/orders/{order_id}", dependencies=[Staff], summary="One order with every render version")
+def get_order(ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
+    order, renders = service.get_order(ctx, order_id)
+    return order_read(ctx, order, renders, base)
+
+
+def _act(request: Request, ctx: Context, base: str, order_id: str, action: str, **kwargs: object) -> OrderRead:
+    _, version = service.staff_action(ctx, order_id, action, **kwargs)  # type: ignore[arg-type]
+    if version is not None:
+        submit_render(request, order_id, version)
+    order, renders = service.get_order(ctx, order_id)
+    return order_read(ctx, order, renders, base)
+
+
+@router.post("/storefront/orders/{order_id}/approve", dependencies=[Staff], summary="Approve for print")
+def approve(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
+    return _act(request, ctx, base, order_id, "approve")
+
+
+@router.post("/storefront/orders/{order_id}/reject", dependencies=[Staff], summary="Reject with a reason")
+def reject(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RejectBody) -> OrderRead:
+    return _act(request, ctx, base, order_id, "reject", reason=body.reason)
+
+
+@router.post("/storefront/orders/{order_id}/rerender", dependencies=[Staff], summary="Render a new version")
+def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RerenderBody) -> OrderRead:
+    canvas = None
+    if body.canvas is not None:
+        try:
+            canvas = CanvasSettings.model_validate(body.canvas).model_dump(mode="json")
+        except ValidationError as exc:
+            raise Problem(422, "Invalid canvas settings", str(exc)) from None
+    return _act(request, ctx, base, order_id, "rerender", canvas=canvas, palette_version=body.palette_version)
+
+
+@router.post("/storefront/orders/{order_id}/fulfil", dependencies=[Staff], summary="Mark as fulfilled (shipped)")
+def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
+    return _act(request, ctx, base, order_id, "fulfil")

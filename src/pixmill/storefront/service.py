@@ -1,0 +1,193 @@
+"""Storefront use cases: apply signed order events exactly once, start renders, staff review, previews."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pixmill.context import Context
+from pixmill.db.models import Asset, Order, OrderEvent, OrderRender, PaletteVersion
+from pixmill.storefront import states
+from pixmill.storefront.schemas import OrderEventIn
+
+
+class OrderNotFound(LookupError):
+    """No order has that id."""
+
+
+class InvalidTransition(ValueError):
+    """A staff action that the order's state does not allow."""
+
+
+def handle_event(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
+    """Apply one event. Returns (duplicate, state, versions to render); safe under duplicates and races."""
+    for attempt in range(3):
+        try:
+            return _apply(ctx, event)
+        except IntegrityError:
+            # another request stored this event, or created this order, first: look again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
+    now = datetime.now(UTC)
+    with ctx.session() as s:
+        if s.get(OrderEvent, event.id) is not None:
+            order = s.get(Order, event.order.id)
+            return True, order.state if order else "unknown", []
+        s.add(
+            OrderEvent(
+                event_id=event.id,
+                order_id=event.order.id,
+                type=event.type,
+                occurred_at=event.created_at,
+                received_at=now,
+                payload=event.model_dump(mode="json"),
+            )
+        )
+        order = s.get(Order, event.order.id, with_for_update=True)
+        items = [item.model_dump(mode="json") for item in event.order.line_items]
+        if order is None:
+            order = Order(id=event.order.id, state="", items=items, version=0, created_at=now, updated_at=now)
+            s.add(order)
+        new_state = states.after_event(order.state or None, event.type)
+        to_render: list[int] = []
+        if new_state is not None:
+            order.state = new_state
+            order.updated_at = now
+            if new_state == states.RECEIVED:
+                order.items = items
+            if new_state == states.PAID:
+                order.items = items
+                to_render.append(_start_version(s, order, None, None))
+        _retain_photos(s, order, now + timedelta(days=ctx.settings.order_retention_days))
+        s.commit()
+        return False, order.state, to_render
+
+
+def _start_version(s: Session, order: Order, canvas: dict[str, Any] | None, palette_version: int | None) -> int:
+    """Record one PENDING render per item at the next version and move the order to rendering."""
+    order.version += 1
+    for index, item in enumerate(order.items):
+        version = palette_version or item.get("palette_version") or _latest_palette(s, item["palette"])
+        s.add(
+            OrderRender(
+                order_id=order.id,
+                version=order.version,
+                item_index=index,
+                status="PENDING",
+                settings=canvas if canvas is not None else item.get("canvas", {}),
+                palette_name=item["palette"],
+                palette_version=version,
+            )
+        )
+    order.state = states.RENDERING
+    return order.version
+
+
+def _latest_palette(s: Session, name: str) -> int:
+    version = s.scalar(
+        select(PaletteVersion.version)
+        .where(PaletteVersion.name == name)
+        .order_by(PaletteVersion.version.desc())
+        .limit(1)
+    )
+    return version or 0  # 0: the render fails saying the palette is missing; the order is kept
+
+
+def _retain_photos(s: Session, order: Order, until: datetime) -> None:
+    ids = [item["photo"] for item in order.items]
+    s.execute(update(Asset).where(Asset.id.in_(ids), Asset.expires_at < until).values(expires_at=until))
+
+
+def staff_action(
+    ctx: Context,
+    order_id: str,
+    action: str,
+    *,
+    reason: str | None = None,
+    canvas: dict[str, Any] | None = None,
+    palette_version: int | None = None,
+) -> tuple[Order, int | None]:
+    """approve | reject | rerender | fulfil; returns the order and a version to render, if any."""
+    allowed_from, target = states.STAFF_ACTIONS[action]
+    with ctx.session() as s:
+        order = s.get(Order, order_id, with_for_update=True)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if order.state not in allowed_from:
+            raise InvalidTransition(
+                f"cannot {action} an order that is {order.state} (allowed from {', '.join(allowed_from)})"
+            )
+        version = None
+        if action == "rerender":
+            version = _start_version(s, order, canvas, palette_version)
+            order.review_note = None
+        else:
+            order.state = target
+            if action == "reject":
+                order.review_note = f"rejected: {reason}"
+        order.updated_at = datetime.now(UTC)
+        s.commit()
+        return order, version
+
+
+def get_order(ctx: Context, order_id: str) -> tuple[Order, list[OrderRender]]:
+    with ctx.session() as s:
+        order = s.get(Order, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        renders = list(
+            s.scalars(
+                select(OrderRender)
+                .where(OrderRender.order_id == order_id)
+                .order_by(OrderRender.version.desc(), OrderRender.item_index)
+            )
+        )
+        return order, renders
+
+
+def recent_orders(ctx: Context, limit: int, offset: int, state: str | None) -> list[tuple[Order, list[OrderRender]]]:
+    with ctx.session() as s:
+        query = select(Order).order_by(Order.updated_at.desc(), Order.id)
+        if state:
+            query = query.where(Order.state == state)
+        orders = list(s.scalars(query.limit(limit).offset(offset)))
+        out = []
+        for order in orders:
+            renders = list(
+                s.scalars(
+                    select(OrderRender)
+                    .where(OrderRender.order_id == order.id, OrderRender.version == order.version)
+                    .order_by(OrderRender.item_index)
+                )
+            )
+            out.append((order, renders))
+        return out
+
+
+def pending_renders(ctx: Context) -> list[tuple[str, int]]:
+    """(order, version) with renders not finished: resumed at start (a RUNNING row's worker has died)."""
+    with ctx.session() as s:
+        s.execute(update(OrderRender).where(OrderRender.status == "RUNNING").values(status="PENDING"))
+        s.commit()
+        rows = s.execute(
+            select(OrderRender.order_id, OrderRender.version).where(OrderRender.status == "PENDING").distinct()
+        )
+        return [(r[0], r[1]) for r in rows]
+
+
+def preview_key(asset_sha256: str, palette: PaletteVersion, canvas: dict[str, Any], width: int) -> str:
+    """Previews are cached by content: same photo, palette version, settings and width → same key."""
+    blob = json.dumps(
+        {"a": asset_sha256, "p": [palette.name, palette.version], "c": canvas, "w": width}, sort_keys=True
+    ).encode()
+    return f"canvas-previews/{hashlib.sha256(blob).hexdigest()}.png"

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests import images
+from tests.conftest import upload
+from tests.storefront.conftest import DMC, STAFF
+
+
+def test_palette_import_versions_and_lists(shop: TestClient) -> None:
+    r = shop.post("/api/v1/palettes", data={"name": "dmc"}, files={"file": ("p.csv", DMC.read_bytes())}, headers=STAFF)
+    assert r.json() == {"name": "dmc", "version": 2, "colors": 490}
+    assert [(p["name"], p["version"]) for p in shop.get("/api/v1/palettes").json()] == [("dmc", 1), ("dmc", 2)]
+    detail = shop.get("/api/v1/palettes/dmc", params={"version": 1}).json()
+    assert detail["version"] == 1 and len(detail["entries"]) == 490
+    assert shop.get("/api/v1/palettes/nope").status_code == 404
+
+
+def test_bad_palette_rows_are_422_with_line_numbers(shop: TestClient) -> None:
+    csv = b"code,name,r,g,b\n1,White,255,255,255\n1,Again,0,0,0\n2,Bad,300,0,0\n3,Short,1,2\n"
+    r = shop.post("/api/v1/palettes", data={"name": "bad"}, files={"file": ("p.csv", csv)}, headers=STAFF)
+    assert r.status_code == 422, r.text
+    lines = {e["line"] for e in r.json()["errors"]}
+    assert {3, 4, 5} <= lines
+    assert shop.get("/api/v1/palettes/bad").status_code == 404
+    r = shop.post("/api/v1/palettes", data={"name": "x"}, files={"file": ("p.csv", csv)})
+    assert r.status_code == 401
+
+
+def test_preview_gives_an_image_a_legend_and_a_quality_report(shop: TestClient) -> None:
+    (asset,) = upload(shop, ("p.jpg", images.jpeg(400, 500)))
+    body = {
+        "asset_id": asset["id"],
+        "palette": "dmc",
+        "canvas": {"cols": 32, "rows": 40, "max_colors": 12},
+        "width": 640,
+    }
+    r = shop.post("/api/v1/canvas/previews", json=body)
+    assert r.status_code == 200, r.text
+    preview = r.json()
+    assert (preview["cols"], preview["rows"], preview["palette_version"]) == (32, 40, 1)
+    assert sum(e["count"] for e in preview["legend"]) == 32 * 40
+    assert len(preview["legend"]) <= 12
+    assert {"mean_delta_e", "p95_delta_e", "isolated_share", "colors_used"} <= set(preview["quality"])
+    assert 0 <= preview["quality"]["mean_delta_e"] <= preview["quality"]["p95_delta_e"]
+    im = images.decode(shop.get(preview["preview_url"]).content)
+    assert im.width == 640
+    again = shop.post("/api/v1/canvas/previews", json=body).json()
+    assert again["legend"] == preview["legend"]
+
+
+def test_preview_errors(shop: TestClient) -> None:
+    (asset,) = upload(shop, ("p.jpg", images.jpeg(40, 50)))
+    assert shop.post("/api/v1/canvas/previews", json={"asset_id": "nope"}).status_code == 404
+    assert shop.post("/api/v1/canvas/previews", json={"asset_id": asset["id"], "palette": "none"}).status_code == 404
+    r = shop.post("/api/v1/canvas/previews", json={"asset_id": asset["id"], "canvas": {"max_colors": 0}})
+    assert r.status_code == 422
+
+
+def test_cli_palette_import(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PIXMILL_DATA_DIR": str(tmp_path)}
+    ok = subprocess.run(
+        [sys.executable, "-m", "pixmill", "palettes", "import", "dmc", str(DMC)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0 and "version 1: 490 colours" in ok.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,r,g,b\nA,x,1,2,999\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "pixmill", "palettes", "import", "bad", str(bad)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1 and "line 2" in out.stderr
