@@ -15,8 +15,8 @@ from pydantic import Field, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.geometry import MAX_SIDE, Aspect, parse_aspect
 from pixmill.imaging.limits import Limits
-from pixmill.imaging.ops.crop import MAX_SIDE, Aspect, parse_aspect
 from pixmill.imaging.params import RGBA, Color, Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
 

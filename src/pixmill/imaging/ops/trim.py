@@ -18,7 +18,7 @@ from PIL import Image, ImageChops
 from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
-from pixmill.imaging.ops.crop import cut
+from pixmill.imaging.geometry import cut
 from pixmill.imaging.params import Color
 from pixmill.imaging.values import ImageValue, Value
 
