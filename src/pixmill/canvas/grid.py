@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pixmill.canvas.model import CanvasError
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.decode import ImageInfo, SizeHint, decode
+from pixmill.imaging.geometry import largest_region, smart_offset
 from pixmill.imaging.limits import Limits
-from pixmill.imaging.ops.crop import _smart_offset, largest_region
 from pixmill.imaging.params import Color, Gravity, anchored_offset
+from pixmill.imaging.values import ImageValue
 
 MAX_SIDE_CELLS = 1000
 MAX_CELLS = 500_000
@@ -142,7 +143,18 @@ def _flatten(image: Image.Image, background: tuple[int, int, int]) -> Image.Imag
 
 def sample(data: bytes, settings: CanvasSettings, limits: Limits) -> np.ndarray:
     """The photo as a (rows, cols, 3) uint8 sRGB grid: decoded (shrunk on load), fitted and area-averaged."""
-    value = decode(data, limits, size_hint=_size_hint(settings))
+    return sample_image(decode(data, limits, size_hint=_size_hint(settings)), settings, limits)
+
+
+def needed_size(settings: CanvasSettings, width: int, height: int) -> tuple[int, int]:
+    """The decoded size sampling needs from a width x height photo (for shrink on load)."""
+    size = _size_hint(settings)(ImageInfo("", width, height, "RGB", 1, 1))
+    assert size is not None
+    return size
+
+
+def sample_image(value: ImageValue, settings: CanvasSettings, limits: Limits) -> np.ndarray:
+    """`sample` for an image already decoded (by a pipeline, say)."""
     cols, rows = settings.grid_size(value.full_size)
     background = (settings.background[0], settings.background[1], settings.background[2])
     image = _flatten(value.image, background)
@@ -150,7 +162,7 @@ def sample(data: bytes, settings: CanvasSettings, limits: Limits) -> np.ndarray:
     region = _region((width, height), (cols, rows), settings.fit)
     if settings.fit == "crop":
         if settings.gravity == "smart":
-            left, top = _smart_offset([image], region, RunContext(limits=limits))
+            left, top = smart_offset([image], region, RunContext(limits=limits))
         else:
             left, top = anchored_offset((width, height), region, settings.gravity)
         box = (left, top, left + region[0], top + region[1])
