@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,9 +90,11 @@ class Settings(BaseSettings):
             fh.write(secrets.token_hex(32))
         return path.read_bytes().strip()
 
-    def run_context(self, deadline: float | None = None) -> RunContext:
-        """What a pipeline run may know of this deployment: limits, deadline, models directory."""
-        return RunContext(limits=self.limits, deadline=deadline, models_dir=self.resolved_models_dir)
+    def run_context(self, deadline: float | None = None, palettes: Mapping[str, Any] | None = None) -> RunContext:
+        """What a pipeline run may know of this deployment: limits, deadline, models, palettes."""
+        return RunContext(
+            limits=self.limits, deadline=deadline, models_dir=self.resolved_models_dir, palettes=palettes or {}
+        )
 
     @property
     def limits(self) -> Limits:

@@ -81,3 +81,28 @@ def test_cli_palette_import(tmp_path: Path) -> None:
         text=True,
     )
     assert out.returncode == 1 and "line 2" in out.stderr
+
+
+def test_canvas_preview_is_reachable_as_a_signed_render_url_and_a_job(shop: TestClient) -> None:
+    from pixmill.render.service import sign_path
+    from tests.conftest import submit, wait_for
+
+    (asset,) = upload(shop, ("p.jpg", images.jpeg(400, 500)))
+    path = f"canvas_preview:palette=dmc,cols=32,rows=40,max_colors=12,preview_width=320/{asset['id']}"
+    key = shop.app.state.ctx.settings.signing_key  # type: ignore[attr-defined]
+    r = shop.get(f"/render/{sign_path(key, path)}/{path}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png" and images.decode(r.content).size == (320, 400)
+    preview = shop.post(
+        "/api/v1/canvas/previews",
+        json={"asset_id": asset["id"], "canvas": {"cols": 32, "rows": 40, "max_colors": 12}, "width": 320},
+    ).json()
+    assert shop.get(preview["preview_url"]).content == r.content  # one engine, one result
+    job = submit(shop, [asset["id"]], [{"op": "canvas_preview", "params": {"palette": "dmc", "cols": 8, "rows": 10}}])
+    done = wait_for(shop, job["id"])
+    assert done["status"] == "COMPLETED" and done["outputs"][0]["format"] == "PNG"
+    missing = submit(
+        shop, [asset["id"]], [{"op": "canvas_preview", "params": {"palette": "nope", "cols": 8, "rows": 10}}]
+    )
+    failed = wait_for(shop, missing["id"])
+    assert failed["status"] == "FAILED" and "nope" in failed["error"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -33,6 +33,9 @@ class RunContext:
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None  # time.monotonic() value
     models_dir: Path | None = None  # where ML operations find their model files
+    # Data a deployment stores (drill palettes by name), supplied by the caller for the names the
+    # pipeline asks for (Pipeline.palette_names): the core never reads a database.
+    palettes: Mapping[str, Any] = field(default_factory=dict)
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -53,6 +56,8 @@ class Operation(Generic[P]):
     # shrink on load. None means "the full image".
     needs_size: Callable[[P, int, int], tuple[int, int] | None] | None = None
     queue: Literal["standard", "ml"] = "standard"
+    # The palettes (by name) a node needs from the caller, when it needs any.
+    palettes_of: Callable[[P], list[str]] | None = None
     # When the queue depends on the parameters (crop with gravity "faces" runs a model): params -> queue.
     queue_of: Callable[[P], Literal["standard", "ml"]] | None = None
     # How many inputs a node takes, at least and at most (watermark: the image, and an overlay or not).

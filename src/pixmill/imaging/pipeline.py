@@ -93,6 +93,12 @@ class Pipeline:
         return {n.op.queue_of(n.params) if n.op.queue_of else n.op.queue for n in self.nodes}
 
     @property
+    def palette_names(self) -> list[str]:
+        """Names of the stored palettes the pipeline's nodes need, in order."""
+        names = [name for n in self.nodes if n.op.palettes_of for name in n.op.palettes_of(n.params)]
+        return list(dict.fromkeys(names))
+
+    @property
     def asset_ids(self) -> list[str]:
         """Ids of the other uploaded images the pipeline reads (``asset:<id>`` inputs), in order."""
         found = [i.removeprefix(ASSET_PREFIX) for n in self.nodes for i in n.inputs if i.startswith(ASSET_PREFIX)]

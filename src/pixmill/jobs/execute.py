@@ -18,6 +18,8 @@ from pixmill.imaging.pipeline import Output, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.jobs import repository, states
 from pixmill.logs import job_id_var, request_id_var
+from pixmill.palettes.service import PaletteNotFound
+from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound
 from pixmill.storage.keys import archive_key, result_key
 
@@ -66,7 +68,8 @@ def _process(
     log.info("job started", extra={"inputs": len(assets)})
     try:
         pipeline = parse_pipeline(spec)
-        run_ctx = ctx.settings.run_context(deadline=started + ctx.settings.job_timeout_s)
+        palettes = resolve_palettes(ctx, pipeline.palette_names)
+        run_ctx = ctx.settings.run_context(deadline=started + ctx.settings.job_timeout_s, palettes=palettes)
         outputs: list[JobOutput] = []
         steps: list[dict[str, Any]] = []
         per_input: list[dict[str, Any]] = []
@@ -86,6 +89,9 @@ def _process(
     except ImagingError as exc:
         log.info("job failed on its input", extra={"error": exc.message})
         _fail(ctx, job_id, exc.message)
+        return states.FAILED
+    except PaletteNotFound as exc:
+        _fail(ctx, job_id, str(exc))
         return states.FAILED
     except ObjectNotFound as exc:
         _fail(ctx, job_id, f"an input file is no longer stored ({exc}); it may have expired")

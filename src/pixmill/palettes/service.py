@@ -51,3 +51,8 @@ def to_palette(name: str, version: int, colors: list[Any]) -> Palette:
         version=version,
         colors=tuple(PaletteColor(c["code"], c["name"], (c["rgb"][0], c["rgb"][1], c["rgb"][2])) for c in colors),
     )
+
+
+def resolve(ctx: Context, names: list[str]) -> dict[str, Palette]:
+    """The latest version of each named palette (PaletteNotFound for an unknown name)."""
+    return {name: load(ctx, name) for name in names}

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from pixmill.api.deps import BaseUrl, Ctx
 from pixmill.api.problems import Problem
 from pixmill.assets.service import get_asset
+from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
 from pixmill.workers import WorkerPool
 
@@ -44,7 +45,8 @@ async def render(
     asset = await run_in_threadpool(get_asset, ctx, req.asset_id)
     if asset is None:
         raise Problem(404, "Asset not found", f"no asset has the id {req.asset_id!r}")
-    key = service.cache_key(asset.sha256, req.pipeline)
+    palettes = await run_in_threadpool(resolve_palettes, ctx, req.pipeline.palette_names)
+    key = service.cache_key(asset.sha256, req.pipeline, {name: p.version for name, p in palettes.items()})
     etag = f'"{key[:40]}"'
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={ctx.settings.render_cache_max_age_s}"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:

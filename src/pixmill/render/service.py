@@ -18,6 +18,7 @@ from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
 from pixmill.imaging.steps import parse_step
 from pixmill.imaging.values import DataValue, EncodedValue
+from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound
 from pixmill.storage.keys import check_key
 
@@ -57,9 +58,9 @@ def parse_render_path(path: str) -> RenderRequest:
     return RenderRequest(asset_id, parse_pipeline([parse_step(s) for s in steps]))
 
 
-def cache_key(asset_sha256: str, pipeline: Pipeline) -> str:
-    """Same image content + same canonical pipeline → same key, whatever the URL spelling."""
-    canonical = json.dumps(pipeline.to_json(), sort_keys=True, separators=(",", ":"))
+def cache_key(asset_sha256: str, pipeline: Pipeline, palette_versions: dict[str, int] | None = None) -> str:
+    """Same image content + same canonical pipeline (+ same palette versions) → same key, however spelled."""
+    canonical = json.dumps([pipeline.to_json(), palette_versions or {}], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{asset_sha256}\n{canonical}".encode()).hexdigest()
 
 
@@ -72,7 +73,8 @@ class Rendered:
 def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) -> Rendered:
     """Run the pipeline on a stored image and cache the result under `key` (runs in a worker process)."""
     pipeline = parse_pipeline(spec)
-    result = run_pipeline(pipeline, ctx.storage.get(storage_key), ctx.settings.run_context())
+    run_ctx = ctx.settings.run_context(palettes=resolve_palettes(ctx, pipeline.palette_names))
+    result = run_pipeline(pipeline, ctx.storage.get(storage_key), run_ctx)
     outputs = [o for o in result.outputs]
     if len(outputs) != 1:
         raise InvalidPipeline(
