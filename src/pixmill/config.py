@@ -21,8 +21,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("pixmill-data"), description="SQLite database and local files.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
-    storage: Literal["local"] = "local"
+    storage: Literal["local", "s3"] = Field(
+        default="local", description="local: files under storage_dir; s3: a bucket."
+    )
     storage_dir: Path | None = Field(default=None, description="Root of local storage; default data_dir/files.")
+    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint URL; default: AWS's for the region.")
+    s3_region: str = Field(default="us-east-1", description="S3 region (also the region requests are signed for).")
+    s3_bucket: str = Field(default="pixmill", description="S3 bucket; created at startup if missing.")
+    s3_access_key: str | None = Field(default=None, description="S3 access key; default: boto3's credential chain.")
+    s3_secret_key: str | None = Field(default=None, description="S3 secret key.")
     secret_key: str | None = Field(
         default=None, description="Key for signed URLs; default: generated once and kept in data_dir."
     )

