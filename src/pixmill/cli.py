@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,8 @@ from pixmill.config import Settings
 app = typer.Typer(help="pixmill: image pipelines on one processing core.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+dlq_app = typer.Typer(help="Dead-lettered job messages (celery runner).", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 palettes_app = typer.Typer(help="Drill palettes (data, versioned).", no_args_is_help=True)
 app.add_typer(palettes_app, name="palettes")
 
@@ -30,6 +33,71 @@ def serve(
     from pixmill.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Queue to serve: standard, or ml (one job at a time, solo pool).")],
+    concurrency: Annotated[int | None, typer.Option(help="Processes; default PIXMILL_WORKERS (ml: 1).")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker for jobs (PIXMILL_RUNNER=celery on the API; broker at PIXMILL_BROKER_URL)."""
+    from kombu import Connection
+
+    from pixmill.db.session import make_engine, upgrade
+    from pixmill.jobs.celery_app import QUEUES, declare_topology, make_celery
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    if not names or any(q not in QUEUES for q in names):
+        typer.echo(f"error: --queues takes {' or '.join(QUEUES)}", err=True)
+        raise typer.Exit(2)
+    from pixmill.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(make_engine(settings.resolved_database_url))
+    with Connection(settings.broker_url, connect_timeout=10) as conn:
+        declare_topology(conn)
+    argv = [
+        "worker",
+        "-Q",
+        ",".join(names),
+        "--loglevel",
+        loglevel,
+        "-n",
+        f"pixmill-{'-'.join(names)}-{os.getpid()}@%h",
+    ]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if "ml" in names:
+        argv += ["--pool", "solo", "--concurrency", "1"]
+    else:
+        argv += ["--pool", "prefork", "--concurrency", str(concurrency or settings.workers)]
+    make_celery(settings).worker_main(argv)
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """List the dead-lettered messages with the reason RabbitMQ recorded; they stay in the queue."""
+    from pixmill.jobs.dlq import list_dead
+
+    dead = list_dead(Settings().broker_url)
+    for d in dead:
+        typer.echo(
+            f"{d.task_id or '-':<34} {d.task or '(not a task)':<16} reason={d.reason} queue={d.queue} "
+            f"deaths={d.count} requeued={d.requeued} content_type={d.content_type} bytes={d.size}"
+        )
+    typer.echo(f"{len(dead)} dead-lettered message(s)")
+
+
+@dlq_app.command("requeue")
+def dlq_requeue() -> None:
+    """Put every dead-lettered message back on the queue it was dead-lettered from."""
+    from pixmill.jobs.dlq import requeue_dead
+
+    moved = requeue_dead(Settings().broker_url)
+    for d in moved:
+        typer.echo(f"requeued {d.task_id or '-'} onto {d.queue}")
+    typer.echo(f"{len(moved)} message(s) requeued")
 
 
 @db_app.command("upgrade")

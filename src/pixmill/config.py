@@ -34,7 +34,14 @@ class Settings(BaseSettings):
         default=None, description="Key for signed URLs; default: generated once and kept in data_dir."
     )
     models_dir: Path | None = Field(default=None, description="Model files (ML); default data_dir/models.")
-    runner: Literal["inprocess"] = "inprocess"
+    runner: Literal["inprocess", "celery"] = Field(
+        default="inprocess", description="inprocess: jobs on the API's worker pools; celery: on `pixmill worker`s."
+    )
+    broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//", description="RabbitMQ URL of the celery runner."
+    )
+    job_retries: int = Field(default=3, ge=0, le=20, description="Celery retries of a job on transient errors.")
+    job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     ml_workers: int = Field(default=1, ge=1, le=16, description="Processes of the ML pool (models are big).")
     retention_hours: float = Field(default=24.0, gt=0)

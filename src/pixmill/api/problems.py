@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.model import CanvasError
 from pixmill.imaging import errors as imaging
+from pixmill.jobs.runner import RunnerUnavailable
 from pixmill.jobs.service import JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
@@ -75,6 +76,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(JobNotFound)
     async def _job(_: Request, exc: JobNotFound) -> JSONResponse:
         return problem_response(404, "Job not found", f"no job has the id {exc.args[0]!r}")
+
+    @app.exception_handler(RunnerUnavailable)
+    async def _runner(_: Request, exc: RunnerUnavailable) -> JSONResponse:
+        response = problem_response(503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(UnknownAsset)
     async def _asset(_: Request, exc: UnknownAsset) -> JSONResponse:

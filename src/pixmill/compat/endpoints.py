@@ -12,6 +12,7 @@ from pixmill.assets.endpoints import ingest
 from pixmill.compat.schemas import CompatJob, ProcessAccepted
 from pixmill.compat.service import translate
 from pixmill.jobs import service as jobs
+from pixmill.jobs.runner import submit_new
 from pixmill.logs import request_id_var
 
 router = APIRouter(prefix="/api", tags=["pixtools"])
@@ -63,7 +64,7 @@ def process(
         assets.discard(ctx, new)
         raise
     if created:
-        runner.submit(job.id, jobs.queue_for(pipeline))
+        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline))
     else:
         assets.discard(ctx, new)
     return ProcessAccepted(job_id=job.id, status=job.status)

@@ -12,6 +12,7 @@ from pixmill.db.models import Job
 from pixmill.imaging.catalogue import describe
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import service
+from pixmill.jobs.runner import submit_new
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -77,7 +78,7 @@ def create_job(
         idempotency_key=idempotency_key,
     )
     if created:
-        runner.submit(job.id, service.queue_for(pipeline))
+        submit_new(ctx, runner, job.id, service.queue_for(pipeline))
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_read(ctx, job, base)
 

@@ -10,10 +10,14 @@ from typing import Protocol
 from pixmill.context import Context
 from pixmill.jobs import repository
 from pixmill.jobs.execute import execute_job, fail_job
-from pixmill.jobs.service import notify, queue_for
+from pixmill.jobs.service import discard_job, notify, queue_for
 from pixmill.workers import WorkerPool
 
 log = logging.getLogger("pixmill.runner")
+
+
+class RunnerUnavailable(RuntimeError):
+    """The runner cannot take jobs now (the broker is unreachable, say); the API answers 503."""
 
 
 class JobRunner(Protocol):
@@ -21,7 +25,9 @@ class JobRunner(Protocol):
         """Begin serving and pick up every job left unfinished."""
 
     def submit(self, job_id: str, queue: str = "standard") -> None:
-        """Queue a PENDING job on `queue` (standard, or ml for jobs with model inference)."""
+        """Queue a PENDING job on `queue` (standard, or ml for jobs with model inference).
+
+        Raises RunnerUnavailable when the job could not be queued."""
 
     def check(self) -> None:
         """Raise if jobs cannot run now."""
@@ -80,5 +86,23 @@ class InProcessRunner:
 
 
 def build_runner(ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> JobRunner:
-    """The runner the settings choose."""
+    """The runner the settings choose (with celery, the pools serve only renders and previews)."""
+    if ctx.settings.runner == "celery":
+        from pixmill.jobs.celery_runner import CeleryRunner
+
+        return CeleryRunner(ctx)
     return InProcessRunner(ctx, pool, ml_pool)
+
+
+def submit_new(ctx: Context, runner: JobRunner, job_id: str, queue: str) -> None:
+    """Queue a job just created; if it cannot be queued, delete it (and its idempotency key) and re-raise.
+
+    A request answered 503 leaves nothing behind: no job stays PENDING forever, and a retry with the same
+    Idempotency-Key creates the job anew. Assets uploaded with the request stay until they expire.
+    """
+    try:
+        runner.submit(job_id, queue)
+    except RunnerUnavailable:
+        log.warning("job not queued, deleted", extra={"job": job_id})
+        discard_job(ctx, job_id)
+        raise

@@ -126,6 +126,14 @@ def get_job(ctx: Context, job_id: str) -> Job:
         return _load(s, job_id)
 
 
+def discard_job(ctx: Context, job_id: str) -> None:
+    """Delete a job that was never queued, with its idempotency key (its input assets stay until they expire)."""
+    with ctx.session() as s:
+        s.execute(delete(IdempotencyKey).where(IdempotencyKey.job_id == job_id))
+        s.execute(delete(Job).where(Job.id == job_id))
+        s.commit()
+
+
 def list_jobs(ctx: Context, limit: int, offset: int) -> tuple[list[Job], int]:
     with ctx.session() as s:
         rows, total = repository.page(s, limit, offset)

@@ -1,0 +1,131 @@
+"""Fixtures of the celery runner's tests: a RabbitMQ vhost of their own, real `pixmill worker` processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu import Connection
+
+from pixmill.config import Settings
+from pixmill.jobs.celery_app import work_queue
+from tests.conftest import make_settings
+
+RABBIT = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    """A fresh RabbitMQ vhost (its queues and exchanges go with it), deleted after the test."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not available to create an isolated vhost")
+    vhost = f"pixmill_test_{uuid.uuid4().hex[:12]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"{RABBIT}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def celery_settings(tmp_path: Path, postgres_url: str, broker_url: str) -> Settings:
+    """Settings of the API: PostgreSQL, local storage under tmp_path (shared with the workers), celery."""
+    return make_settings(tmp_path, database_url=postgres_url, broker_url=broker_url, runner="celery", workers=1)
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PIXMILL_DATA_DIR": str(settings.resolved_data_dir),
+        "PIXMILL_DATABASE_URL": settings.resolved_database_url,
+        "PIXMILL_BROKER_URL": settings.broker_url,
+        "PIXMILL_SECRET_KEY": settings.signing_key.decode(),
+        "PIXMILL_MODELS_DIR": str(settings.resolved_models_dir),
+        "PIXMILL_WORKERS": "1",
+        "PIXMILL_RUNNER": "celery",
+    }
+
+
+def consumers(broker_url: str, queue: str) -> int:
+    with Connection(broker_url) as conn:
+        q = work_queue(queue)(conn.default_channel)
+        return int(q.queue_declare(passive=True).consumer_count)
+
+
+class Worker:
+    """A `python -m pixmill worker` process in its own session, so it and its pool die together."""
+
+    def __init__(self, settings: Settings, log_path: Path, queue: str = "standard") -> None:
+        self.settings, self.log_path, self.queue = settings, log_path, queue
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 45) -> Worker:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pixmill", "worker", "--queues", self.queue, "--concurrency", "1"],
+            env=worker_env(self.settings),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if consumers(self.settings.broker_url, self.queue) > 0:
+                    return self
+            except Exception:  # the queue is not declared yet
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"worker did not start: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, as a power cut would."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        else:  # pool children that outlived their parent
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def start_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    """start_worker() -> a started Worker; every worker started is stopped after the test."""
+    started: list[Worker] = []
+
+    def start(queue: str = "standard") -> Worker:
+        worker = Worker(celery_settings, tmp_path / f"worker-{len(started)}.log", queue)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()
