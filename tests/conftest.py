@@ -14,6 +14,8 @@ from pixmill.app import create_app
 from pixmill.config import Settings
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_MODELS = SHARED / "models"
 
 
 @pytest.fixture
@@ -41,6 +43,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_timeout_s": 2.0,
         "secret_key": "test-secret",
         "log_level": "INFO",
+        "models_dir": tmp_path / "no-models",
     }
     values.update(overrides)
     return Settings(**values)
@@ -54,6 +57,13 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def ml_client(tmp_path: Path) -> Iterator[TestClient]:
+    """A client whose models directory is ../shared/models (the real weights)."""
+    with TestClient(create_app(make_settings(tmp_path, models_dir=SHARED_MODELS))) as c:
         yield c
 
 

@@ -111,10 +111,27 @@ def test_unknown_job_is_404(client: TestClient) -> None:
     assert client.get("/api/jobs/nope").status_code == 404
 
 
-def test_denoise_fails_clearly_until_the_model_arrives(client: TestClient) -> None:
+def test_denoise_fails_clearly_without_its_model(client: TestClient) -> None:
     job = wait(client, process(client, ["denoise", "png"]).json()["job_id"])
     assert job["status"] == "FAILED"
-    assert "not available yet" in job["error_message"]
+    assert "is not installed" in job["error_message"]
+
+
+def test_denoise_with_the_model_gives_a_denoised_result_and_formats(ml_client: TestClient) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    mid = np.array([[[180, 70, 60], [70, 170, 80]], [[60, 80, 180], [128, 128, 128]]], dtype=np.float64)
+    clean = mid.repeat(24, axis=0).repeat(32, axis=1)  # mid tones: the noise is not clipped away
+    noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    from PIL import Image
+
+    data = images.encode(Image.fromarray(noisy), "PNG")
+    job = wait(ml_client, process(ml_client, ["denoise", "png"], data=data).json()["job_id"])
+    assert job["status"] == "COMPLETED", job
+    assert set(job["result_urls"]) == {"denoise", "png"}
+    out = np.asarray(images.decode(fetch(ml_client, job["result_urls"]["png"])).convert("RGB"), dtype=np.float64)
+    assert np.mean((out - clean) ** 2) < np.mean((noisy - clean) ** 2) / 3
 
 
 def test_webhook_receives_the_final_status_signed(client: TestClient, settings) -> None:

@@ -120,11 +120,11 @@ def test_truncated_image_fails_the_job_with_a_message(client: TestClient) -> Non
     assert "truncated" in done["error"]
 
 
-def test_denoise_says_it_is_not_available_yet(client: TestClient) -> None:
+def test_denoise_without_its_model_fails_saying_which_file_is_missing(client: TestClient) -> None:
     (asset,) = upload(client, ("q.jpg", images.jpeg()))
     done = wait_for(client, submit(client, [asset["id"]], [{"op": "denoise"}])["id"])
     assert done["status"] == "FAILED"
-    assert "not available yet" in done["error"]
+    assert "dncnn/dncnn_color_blind.pth" in done["error"] and "PIXMILL_MODELS_DIR" in done["error"]
 
 
 def test_exif_orientation_is_applied_before_operations(client: TestClient) -> None:
