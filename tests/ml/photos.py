@@ -10,6 +10,8 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 MODELS = SHARED / "models"
 FACES = SHARED / "testsets" / "faces"
 PHOTOS = sorted(p.name for p in FACES.glob("*.png"))
+# Fail loudly rather than collect no cases (which pytest would report as skipped) when ../shared is missing.
+assert PHOTOS, f"no test photos in {FACES}: these tests need ../shared beside the project"
 
 
 def photo(name: str, side: int | None = None, mode: str = "RGB") -> Image.Image:
