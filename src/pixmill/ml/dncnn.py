@@ -5,16 +5,22 @@ between them; depth and channel counts are read from the keys `model.N.weight`. 
 the denoised image is `noisy - net(noisy)`, on float32 pixels in [0, 1] (not clipped).
 
 Speed: every convolution runs as a Winograd F(6x6, 3x3) convolution on channels-last (H, W, C) buffers,
-in bands of rows small enough to stay in the CPU cache, under `torch.inference_mode()`, with preallocated
-work buffers (fresh large tensors cost page faults) and torch's threads set to the CPUs this process may
-use. Winograd needs 64 multiplications per 6x6 output block and channel pair instead of 324; the result
-matches a plain `nn.Conv2d` stack within a few 1e-6 (float32 rounding). Measured on a 2-core CPU for a
-481x321 colour image (bench/denoise_speed.py): plain `nn.Sequential` about 1.9 s, channels_last with oneDNN
-about 1.25 s, this path about 0.85 s.
+under `torch.inference_mode()`: 64 multiplications per 6x6 output block and channel pair instead of 324. The
+result matches a plain `nn.Conv2d` stack within a few 1e-6 (float32 rounding). Each layer is cut into bands
+of rows small enough for the CPU cache, and the bands go to one worker thread per CPU, torch itself running
+single-threaded ops (this module sets torch.set_num_threads(1): nothing else in pixmill uses torch). One
+synchronisation per layer instead of one per torch op keeps the speed when other processes load the CPUs,
+where thousands of short multi-threaded ops each wait for a preempted thread. Work buffers are reused
+(fresh large tensors cost page faults). Measured on a shared 2-core CPU, 481x321 colour image
+(bench/denoise_speed.py), alternating rounds: plain `nn.Sequential` (NCHW, no_grad, 2 threads) 1.9-3.5 s
+by the load; channels_last with oneDNN is about 1.5x faster than that, this path 2.2-2.3x (medians; 2.6x
+comparing the fastest rounds). The same Winograd code with 2-thread torch ops was 2.1x when the CPUs were
+otherwise idle but fell to 0.6-1.4x when another process kept a core busy.
 
 Large images are processed in square tiles, each computed with MARGIN pixels of context on every side and
-only its central part kept. The receptive field of 20 convolutions reaches 20 px, so with a margin of 24 the
-kept part is exactly what the whole image gives (up to float rounding), and memory stays bounded by the tile.
+only its central part kept. The receptive field of 20 convolutions reaches 20 px, so with a margin of 24 (or
+depth + 4 for a deeper network) the kept part is what the whole image gives (up to float rounding), and
+memory stays bounded by the tile.
 
 torch is imported inside the functions: the rest of pixmill imports without the `ml` extra.
 """
@@ -25,6 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -50,7 +57,7 @@ DEFAULT_TILE = 768  # side of the square each tile outputs: two 816x816x64 float
 _M = 6
 _N = _M + 2
 _POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
-_BAND_TILES = 320  # Winograd tiles per band: a band's work buffers (a few MB) stay in the cache
+_BAND_TILES = 120  # Winograd tiles per band: a band's work buffers (about 2 MB) stay in the cache
 
 _KEY = re.compile(r"model\.(\d+)\.(weight|bias)")
 
@@ -128,6 +135,11 @@ class DnCNN:
     def features(self) -> int:
         return int(self.convs[0][0].shape[0])
 
+    @property
+    def margin(self) -> int:
+        """Pixels of context a tile needs on every side: more than the receptive field's reach (depth px)."""
+        return max(MARGIN, self.depth + 4)
+
 
 def conv_layers(state_dict: Mapping[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The (weight, bias) of each convolution, in order, checked to form a DnCNN with a residual output."""
@@ -190,20 +202,33 @@ def from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DnCNN:
 
 _cache: dict[str, DnCNN] = {}
 _cache_lock = threading.Lock()
-_threads_set = False
+_pool: ThreadPoolExecutor | None = None
 
 
-def _use_all_cpus() -> None:
-    """Give torch one thread per CPU this process may run on (once per process)."""
-    global _threads_set
-    if _threads_set:
-        return
-    import torch
+def _after_fork_in_child() -> None:
+    """A forked child (a prefork worker) has none of the parent's threads: start its own pool when needed."""
+    global _pool, _cache_lock
+    _pool = None
+    _cache_lock = threading.Lock()
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if torch.get_num_threads() != cpus:
-        torch.set_num_threads(cpus)
-    _threads_set = True
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The process's band workers, one per CPU, shared by every call: concurrent denoise jobs queue for the
+    CPUs instead of oversubscribing them."""
+    global _pool
+    with _cache_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=cpu_count(), thread_name_prefix="dncnn")
+        return _pool
 
 
 def load_model(path: Path) -> DnCNN:
@@ -215,7 +240,6 @@ def load_model(path: Path) -> DnCNN:
     with _cache_lock:
         model = _cache.get(key)
         if model is None:
-            _use_all_cpus()
             state = torch.load(key, map_location="cpu", weights_only=True)
             model = _cache[key] = from_state_dict(state)
     return model
@@ -238,11 +262,15 @@ class _Buffers:
 
 
 class _Runner:
-    """Runs one model on tiles, reusing its buffers from tile to tile."""
+    """Runs one model on tiles, reusing its buffers from tile to tile; bands of rows go to the workers."""
 
-    def __init__(self, model: DnCNN) -> None:
+    def __init__(self, model: DnCNN, pool: ThreadPoolExecutor, workers: int) -> None:
         self.model = model
-        self.buffers = _Buffers()
+        self.pool = pool
+        self.workers = workers
+        self.buffers = _Buffers()  # the activations, shared by the workers
+        self.scratch = [_Buffers() for _ in range(self.workers)]  # each worker's transform buffers
+        _transforms()  # built once, here, rather than by two workers at once
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """net(x) for x [h, w, channels]: a view [h, w, channels] into this runner's buffers."""
@@ -263,51 +291,65 @@ class _Runner:
 
     def _layer(self, src: torch.Tensor, dst: torch.Tensor, layer: int, h: int, w: int, relu: bool) -> None:
         """dst = conv(src) (+ ReLU) for zero-bordered [hp, wp, C] buffers; dst's border is left zero."""
+        th, tw = (src.shape[0] - 2) // _M, (src.shape[1] - 2) // _M
+        band = max(1, min(th, round(_BAND_TILES / tw), -(-th // self.workers)))
+        starts = list(range(0, th, band))
+        dst[0].zero_()
+        dst[:, 0].zero_()
+
+        def work(k: int) -> None:
+            import torch
+
+            with torch.inference_mode():
+                for t0 in starts[k :: self.workers]:
+                    self._band(src, dst, layer, t0, min(band, th - t0), relu, self.scratch[k])
+
+        for done in self.pool.map(work, range(min(self.workers, len(starts)))):
+            assert done is None
+        dst[h + 1 :].zero_()  # whole tiles overshoot the image: restore the zero border
+        dst[:, w + 1 :].zero_()
+
+    def _band(
+        self, src: torch.Tensor, dst: torch.Tensor, layer: int, t0: int, tb: int, relu: bool, scratch: _Buffers
+    ) -> None:
+        """Rows of Winograd tiles t0 .. t0 + tb - 1 of one layer."""
         import torch
 
         at, bt, _, one = _transforms()
         m, n = _M, _N
-        hp, wp, c_in = src.shape
+        _, wp, c_in = src.shape
         c_out = dst.shape[2]
-        th, tw = (hp - 2) // m, (wp - 2) // m
-        u = self.model.winograd[layer]
-        bias = self.model.convs[layer][1]
-        band = max(1, min(th, round(_BAND_TILES / tw)))
+        tw = (wp - 2) // m
+        r = tb * tw
         row = wp * c_in  # stride of one image row in src
         flat = src.view(-1)
-        take = self.buffers.take
-        dst[0].zero_()
-        dst[:, 0].zero_()
-        for t0 in range(0, th, band):
-            tb = min(band, th - t0)
-            r = tb * tw
-            # rows: s1[ti, p, x, c] = sum_a BT[p, a] src[m*ti + a, x, c]  (overlapping row windows, no copy)
-            windows = flat.as_strided((tb, n, row), (m * row, row, 1), flat.storage_offset() + m * t0 * row)
-            s1 = take("s1", tb, n, row)
-            torch.matmul(bt, windows, out=s1)
-            # gather the column windows: g[b, p, ti, tj, c] = s1[ti, p, m*tj + b, c]
-            g = take("g", n, n, tb, tw, c_in)
-            g.copy_(s1.as_strided((n, n, tb, tw, c_in), (c_in, row, n * row, m * c_in, 1)))
-            # columns: v[q, p, ti, tj, c] = sum_b BT[q, b] g[b, p, ti, tj, c]
-            v = take("v", n, n * r * c_in)
-            torch.mm(bt, g.view(n, -1), out=v)
-            # one matrix product per (q, p) point pair: [r, c_in] @ [c_in, c_out]
-            products = take("m", n * n, r, c_out)
-            torch.bmm(v.view(n * n, r, c_in), u, out=products)
-            products[one * n + one].add_(bias)  # AT's column for the point 1 is all ones: adds bias everywhere
-            # back to pixels: y[j, i, ti, tj, o] = sum_qp AT[j, q] AT[i, p] prod[q, p, ti, tj, o]
-            z = take("z", m, n * r * c_out)
-            torch.mm(at, products.view(n, -1), out=z)
-            y = take("y", m, m, r * c_out)
-            torch.matmul(at, z.view(m, n, r * c_out), out=y)
-            pixels = y.view(m, m, tb, tw, c_out).permute(2, 1, 3, 0, 4)  # [ti, i, tj, j, o]
-            target = dst[1 + m * t0 : 1 + m * (t0 + tb), 1 : 1 + m * tw].unflatten(1, (tw, m)).unflatten(0, (tb, m))
-            if relu:
-                torch.clamp_min(pixels, 0.0, out=target)
-            else:
-                target.copy_(pixels)
-        dst[h + 1 :].zero_()  # whole tiles overshoot the image: restore the zero border
-        dst[:, w + 1 :].zero_()
+        take = scratch.take
+        # rows: s1[ti, p, x, c] = sum_a BT[p, a] src[m*ti + a, x, c]  (overlapping row windows, no copy)
+        windows = flat.as_strided((tb, n, row), (m * row, row, 1), flat.storage_offset() + m * t0 * row)
+        s1 = take("s1", tb, n, row)
+        torch.matmul(bt, windows, out=s1)
+        # gather the column windows: g[b, p, ti, tj, c] = s1[ti, p, m*tj + b, c]
+        g = take("g", n, n, tb, tw, c_in)
+        g.copy_(s1.as_strided((n, n, tb, tw, c_in), (c_in, row, n * row, m * c_in, 1)))
+        # columns: v[q, p, ti, tj, c] = sum_b BT[q, b] g[b, p, ti, tj, c]
+        v = take("v", n, n * r * c_in)
+        torch.mm(bt, g.view(n, -1), out=v)
+        # one matrix product per (q, p) point pair: [r, c_in] @ [c_in, c_out]
+        products = take("m", n * n, r, c_out)
+        torch.bmm(v.view(n * n, r, c_in), self.model.winograd[layer], out=products)
+        # AT's column for the point 1 is all ones: the bias added there reaches every output pixel
+        products[one * n + one].add_(self.model.convs[layer][1])
+        # back to pixels: y[j, i, ti, tj, o] = sum_qp AT[j, q] AT[i, p] products[q, p, ti, tj, o]
+        z = take("z", m, n * r * c_out)
+        torch.mm(at, products.view(n, -1), out=z)
+        y = take("y", m, m, r * c_out)
+        torch.matmul(at, z.view(m, n, r * c_out), out=y)
+        pixels = y.view(m, m, tb, tw, c_out).permute(2, 1, 3, 0, 4)  # [ti, i, tj, j, o]
+        target = dst[1 + m * t0 : 1 + m * (t0 + tb), 1 : 1 + m * tw].unflatten(1, (tw, m)).unflatten(0, (tb, m))
+        if relu:
+            torch.clamp_min(pixels, 0.0, out=target)
+        else:
+            target.copy_(pixels)
 
 
 def _spans(size: int, tile: int) -> list[tuple[int, int]]:
@@ -341,14 +383,16 @@ def denoise(
     out = np.empty_like(pixels)
     x = torch.from_numpy(np.ascontiguousarray(pixels))
     result = torch.from_numpy(out)
-    runner = _Runner(model)
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)  # single-threaded ops; the parallelism is one band worker per CPU
+    runner = _Runner(model, _workers(), cpu_count())
     with torch.inference_mode():
         for y0, y1 in _spans(h, side):
             for x0, x1 in _spans(w, side):
                 if check is not None:
                     check()
-                a0, a1 = max(0, y0 - MARGIN), min(h, y1 + MARGIN)
-                b0, b1 = max(0, x0 - MARGIN), min(w, x1 + MARGIN)
+                a0, a1 = max(0, y0 - model.margin), min(h, y1 + model.margin)
+                b0, b1 = max(0, x0 - model.margin), min(w, x1 + model.margin)
                 noise = runner.residual(x[a0:a1, b0:b1])
                 core = noise[y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
                 torch.sub(x[y0:y1, x0:x1], core, out=result[y0:y1, x0:x1])
