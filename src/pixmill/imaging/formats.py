@@ -26,8 +26,6 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
     "tiff": OutputFormat("TIFF", "image/tiff", "tiff", has_alpha=True, lossy=False),
 }
 
-MEDIA_TYPES = {f.name: f.media_type for f in OUTPUT_FORMATS.values()} | {"BMP": "image/bmp", "HEIF": "image/heif"}
-
 
 def output_format_for(source_format: str) -> OutputFormat:
     """The output format used when a pipeline ends on an image without an explicit conversion."""

@@ -14,6 +14,7 @@ from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import service
 from pixmill.jobs.runner import submit_new
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
+from pixmill.logs import request_id_var
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -65,8 +66,6 @@ def create_job(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> JobRead:
-    from pixmill.logs import request_id_var
-
     pipeline = parse_pipeline(body.pipeline)
     job, created = service.create_job(
         ctx,

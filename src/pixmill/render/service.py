@@ -75,7 +75,7 @@ def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) ->
     pipeline = parse_pipeline(spec)
     run_ctx = ctx.settings.run_context(palettes=resolve_palettes(ctx, pipeline.palette_names))
     result = run_pipeline(pipeline, ctx.storage.get(storage_key), run_ctx)
-    outputs = [o for o in result.outputs]
+    outputs = result.outputs
     if len(outputs) != 1:
         raise InvalidPipeline(
             "a render URL must produce exactly one result",

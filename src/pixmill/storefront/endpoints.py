@@ -16,7 +16,8 @@ from pixmill.api.problems import Problem
 from pixmill.assets.service import get_asset
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.context import Context
-from pixmill.db.models import Order, OrderRender, PaletteVersion
+from pixmill.db.models import Order, OrderRender
+from pixmill.palettes.service import load as load_palette
 from pixmill.storefront import service, tasks
 from pixmill.storefront.schemas import (
     EventResult,
@@ -94,24 +95,16 @@ async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: Previe
     if asset is None:
         raise Problem(404, "Asset not found", f"no asset has the id {body.asset_id!r}")
 
-    def palette_row() -> PaletteVersion:
-        from pixmill.palettes.service import load
-
-        pal = load(ctx, body.palette, body.palette_version)
-        return PaletteVersion(
-            name=pal.name,
-            version=pal.version,
-            colors=[{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in pal.colors],
-        )
-
-    pal = await run_in_threadpool(palette_row)
-    key = service.preview_key(asset.sha256, pal, canvas, body.width)
-    palette_json = {"name": pal.name, "version": pal.version, "colors": pal.colors}
+    palette = await run_in_threadpool(load_palette, ctx, body.palette, body.palette_version)
+    key = service.preview_key(asset.sha256, palette.name, palette.version, canvas, body.width)
     result = await asyncio.wrap_future(
-        _pool(request).submit(tasks.preview, asset.storage_key, palette_json, canvas, body.width, key)
+        _pool(request).submit(tasks.preview, asset.storage_key, palette, canvas, body.width, key)
     )
     return PreviewRead(
-        preview_url=_url(ctx, key, base, "preview.png") or "", palette=pal.name, palette_version=pal.version, **result
+        preview_url=_url(ctx, key, base, "preview.png") or "",
+        palette=palette.name,
+        palette_version=palette.version,
+        **result,
     )
 
 

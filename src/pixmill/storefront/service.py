@@ -185,9 +185,7 @@ def pending_renders(ctx: Context) -> list[tuple[str, int]]:
         return [(r[0], r[1]) for r in rows]
 
 
-def preview_key(asset_sha256: str, palette: PaletteVersion, canvas: dict[str, Any], width: int) -> str:
-    """Previews are cached by content: same photo, palette version, settings and width → same key."""
-    blob = json.dumps(
-        {"a": asset_sha256, "p": [palette.name, palette.version], "c": canvas, "w": width}, sort_keys=True
-    ).encode()
+def preview_key(asset_sha256: str, palette: str, version: int, canvas: dict[str, Any], width: int) -> str:
+    """The storage key of a preview, from its content: the same request writes the same file."""
+    blob = json.dumps({"a": asset_sha256, "p": [palette, version], "c": canvas, "w": width}, sort_keys=True).encode()
     return f"canvas-previews/{hashlib.sha256(blob).hexdigest()}.png"

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.guide import render_guide
+from pixmill.canvas.model import Palette
 from pixmill.canvas.plan import make_plan
 from pixmill.canvas.preview import render_preview
 from pixmill.context import Context
@@ -25,15 +26,10 @@ PRINT_PREVIEW_WIDTH = 2400
 
 
 def preview(
-    ctx: Context, storage_key: str, palette: dict[str, Any], canvas: dict[str, Any], width: int, key: str
+    ctx: Context, storage_key: str, palette: Palette, canvas: dict[str, Any], width: int, key: str
 ) -> dict[str, Any]:
     """Plan and preview for the storefront; the preview is stored under `key`."""
-    plan = make_plan(
-        ctx.storage.get(storage_key),
-        to_palette(palette["name"], palette["version"], palette["colors"]),
-        CanvasSettings.model_validate(canvas),
-        ctx.settings.limits,
-    )
+    plan = make_plan(ctx.storage.get(storage_key), palette, CanvasSettings.model_validate(canvas), ctx.settings.limits)
     ctx.storage.put(key, render_preview(plan, width, "png"), "image/png")
     data = plan.to_json()
     return {"cols": plan.cols, "rows": plan.rows, "legend": data["legend"], "quality": data["quality"]}
