@@ -297,11 +297,18 @@ class _Runner:
         dst[0].zero_()
         dst[:, 0].zero_()
 
+        pending = iter(starts)  # taken band by band: a worker slowed down by other load takes fewer
+        lock = threading.Lock()
+
         def work(k: int) -> None:
             import torch
 
             with torch.inference_mode():
-                for t0 in starts[k :: self.workers]:
+                while True:
+                    with lock:
+                        t0 = next(pending, None)
+                    if t0 is None:
+                        return
                     self._band(src, dst, layer, t0, min(band, th - t0), relu, self.scratch[k])
 
         for done in self.pool.map(work, range(min(self.workers, len(starts)))):
