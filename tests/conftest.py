@@ -14,6 +14,7 @@ from pixmill.app import create_app
 from pixmill.config import Settings
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_MODELS = SHARED / "models"
 
@@ -31,6 +32,28 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the shared Redis server; every key under it is deleted after the test."""
+    import redis
+
+    prefix = f"pixmill-test-{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def redis_settings(tmp_path: Path, redis_prefix: str) -> Settings:
+    """Settings of the distributed adapters on the shared Redis server, under this test's own prefix."""
+    return make_settings(tmp_path, redis_url=REDIS_URL, redis_prefix=redis_prefix)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

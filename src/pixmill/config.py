@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     broker_url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672//", description="RabbitMQ URL of the celery runner."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0): idempotency keys, job events and the read cache shared by "
+        "every API instance and worker; default: embedded (database table, in-process events and cache).",
+    )
+    redis_prefix: str = Field(default="pixmill:", description="Prefix of every Redis key and channel pixmill uses.")
     job_retries: int = Field(default=3, ge=0, le=20, description="Celery retries of a job on transient errors.")
     job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)

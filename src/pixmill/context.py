@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from pixmill.cache import Cache, MemoryCache, RedisCache
 from pixmill.config import Settings
 from pixmill.db.session import make_engine, make_sessionmaker
+from pixmill.jobs.events import JobEvents, LocalEvents, RedisEvents
+from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
 from pixmill.storage import Storage, build_storage
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 @dataclass
@@ -20,11 +28,44 @@ class Context:
     engine: Engine
     sessions: sessionmaker[Session]
     storage: Storage
+    idempotency: IdempotencyStore
+    events: JobEvents
+    cache: Cache
+    redis: Redis | None = None  # the client the Redis adapters share, when settings.redis_url is set
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
+    def from_settings(cls, settings: Settings, relay: Any = None) -> Context:
+        """The adapters `settings` choose: Redis ones when redis_url is set, else the embedded ones.
+
+        relay: in a pool worker process, the API process's `events.worker_relay()` (embedded events go there).
+        """
         engine = make_engine(settings.resolved_database_url)
-        return cls(settings, engine, make_sessionmaker(engine), build_storage(settings))
+        sessions = make_sessionmaker(engine)
+        storage = build_storage(settings)
+        if settings.redis_url:
+            from pixmill.redis_client import connect  # imported here: redis-py comes with the redis extra only
+
+            client = connect(settings.redis_url)
+            prefix = settings.redis_prefix
+            return cls(
+                settings,
+                engine,
+                sessions,
+                storage,
+                idempotency=RedisIdempotency(client, prefix),
+                events=RedisEvents(client, settings.redis_url, prefix),
+                cache=RedisCache(client, prefix),
+                redis=client,
+            )
+        return cls(
+            settings,
+            engine,
+            sessions,
+            storage,
+            idempotency=DatabaseIdempotency(sessions),
+            events=LocalEvents(forward=relay),
+            cache=MemoryCache(),
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -32,4 +73,8 @@ class Context:
             yield session
 
     def close(self) -> None:
+        self.events.close()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                self.redis.close()
         self.engine.dispose()

@@ -16,13 +16,13 @@ R = TypeVar("R")
 _worker_ctx: Context | None = None
 
 
-def _init_worker(settings_json: str) -> None:
+def _init_worker(settings_json: str, relay: Any) -> None:
     global _worker_ctx
     from pixmill.logs import configure_logging
 
     settings = Settings.model_validate_json(settings_json)
     configure_logging(settings.log_level, settings.log_json)
-    _worker_ctx = Context.from_settings(settings)
+    _worker_ctx = Context.from_settings(settings, relay=relay)
 
 
 def _call(fn: Callable[..., R], args: tuple[Any, ...]) -> R:
@@ -34,13 +34,15 @@ class WorkerPool:
     """Spawned processes (image work is CPU-bound: processes, not threads fighting the GIL).
 
     `submit(fn, *args)` runs `fn(worker_context, *args)` in a worker; fn must be a module-level function.
-    A pool broken by a dying worker is replaced on the next submit.
+    A pool broken by a dying worker is replaced on the next submit. `relay` (the API process's
+    `events.worker_relay()`) carries the workers' job events to the API process in embedded mode.
     """
 
-    def __init__(self, settings: Settings, workers: int | None = None) -> None:
+    def __init__(self, settings: Settings, workers: int | None = None, relay: Any = None) -> None:
         resolved = settings.model_copy(update={"secret_key": settings.signing_key.decode()})
         self._settings_json = resolved.model_dump_json()
         self._workers = workers or settings.workers
+        self._relay = relay
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -49,7 +51,7 @@ class WorkerPool:
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._settings_json,),
+            initargs=(self._settings_json, self._relay),
             max_tasks_per_child=1000,
         )
 

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.app import create_app
+from pixmill.config import Settings
 from pixmill.db.session import make_engine
 from pixmill.storage.local import LocalStorage
+from tests.conftest import make_settings
+from tests.live import free_port
 
 
 def test_liveness_readiness_and_deep_health(client: TestClient) -> None:
@@ -30,6 +35,35 @@ def test_health_is_503_naming_what_is_down(client: TestClient, tmp_path: Path) -
         assert client.get("/api/readyz").status_code == 503
     finally:
         ctx.engine, ctx.storage = good_engine, good_storage
+
+
+@pytest.mark.redis
+def test_health_names_redis_when_it_is_configured(redis_settings: Settings) -> None:
+    with TestClient(create_app(redis_settings)) as client:
+        r = client.get("/api/health")
+        assert r.status_code == 200, r.text
+        assert r.json()["dependencies"] == {"database": "ok", "storage": "ok", "job_runner": "ok", "redis": "ok"}
+
+
+def test_health_is_503_naming_redis_when_redis_is_down(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(create_app(settings)) as client:  # the API starts all the same
+        r = client.get("/api/health")
+        assert r.status_code == 503
+        assert r.json() == {
+            "status": "unhealthy",
+            "dependencies": {"database": "ok", "storage": "ok", "job_runner": "ok", "redis": "unreachable"},
+        }
+        assert client.get("/api/readyz").status_code == 200
+
+
+def test_health_is_503_naming_rabbitmq_when_the_broker_is_down(tmp_path: Path) -> None:
+    closed = free_port()
+    settings = make_settings(tmp_path, runner="celery", broker_url=f"amqp://guest:guest@127.0.0.1:{closed}//")
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/api/health")
+        assert r.status_code == 503
+        assert r.json()["dependencies"] == {"database": "ok", "storage": "ok", "rabbitmq": "unreachable"}
 
 
 def test_request_id_is_echoed_or_generated(client: TestClient) -> None:

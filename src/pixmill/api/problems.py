@@ -13,8 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.model import CanvasError
 from pixmill.imaging import errors as imaging
+from pixmill.jobs.idempotency import IdempotencyUnavailable
 from pixmill.jobs.runner import RunnerUnavailable
-from pixmill.jobs.service import JobNotFound, UnknownAsset
+from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
@@ -80,6 +81,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RunnerUnavailable)
     async def _runner(_: Request, exc: RunnerUnavailable) -> JSONResponse:
         response = problem_response(503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(IdempotencyInProgress)
+    async def _in_progress(_: Request, exc: IdempotencyInProgress) -> JSONResponse:
+        detail = f"a request with the Idempotency-Key {exc.args[0]!r} is still being handled; retry shortly"
+        response = problem_response(409, "Request in progress", detail)
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(IdempotencyUnavailable)
+    async def _idempotency(_: Request, exc: IdempotencyUnavailable) -> JSONResponse:
+        response = problem_response(503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
         response.headers["Retry-After"] = "5"
         return response
 

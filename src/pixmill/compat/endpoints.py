@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
-from pixmill.assets import service as assets
 from pixmill.assets.endpoints import ingest
 from pixmill.compat.schemas import CompatJob, ProcessAccepted
 from pixmill.compat.service import translate
@@ -38,35 +37,23 @@ def process(
     webhook_url: Annotated[str | None, Form()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
-    if idempotency_key:
-        with ctx.session() as s:
-            if earlier := jobs.find_idempotent(s, idempotency_key):
-                job = jobs.get_job(ctx, earlier)
-                return ProcessAccepted(job_id=job.id, status=job.status)
     pipeline, ops = translate(operations, operation_params)
     if webhook_url == "":
         webhook_url = None
-    new = ingest(ctx, [file])
-    try:
-        job, created = jobs.create_job(
-            ctx,
-            pipeline=pipeline,
-            input_ids=[a.id for a in new],
-            base_url=base,
-            request_id=request_id_var.get(),
-            webhook_url=webhook_url,
-            idempotency_key=idempotency_key,
-            api="process",
-            operations=ops,
-            new_assets=new,
-        )
-    except BaseException:
-        assets.discard(ctx, new)
-        raise
+    job, created = jobs.create_job(  # the file is stored only once the Idempotency-Key is claimed
+        ctx,
+        pipeline=pipeline,
+        input_ids=[],
+        base_url=base,
+        request_id=request_id_var.get(),
+        webhook_url=webhook_url,
+        idempotency_key=idempotency_key,
+        api="process",
+        operations=ops,
+        upload=lambda: ingest(ctx, [file]),
+    )
     if created:
-        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline))
-    else:
-        assets.discard(ctx, new)
+        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)
     return ProcessAccepted(job_id=job.id, status=job.status)
 
 
@@ -74,7 +61,7 @@ def process(
     "/jobs/{job_id}", summary="Job status and results (PixTools shape)", responses={404: {"description": "No such job"}}
 )
 def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> CompatJob:
-    job = jobs.get_job(ctx, job_id)
+    job = jobs.read_job(ctx, job_id)
     exif = None
     if job.result_metadata:
         first = job.result_metadata.get("inputs", [{}])[0]

@@ -1,4 +1,8 @@
-"""Health routes: /api/livez (the process answers), /api/readyz (the database answers), /api/health (all)."""
+"""Health routes: /api/livez (the process answers), /api/readyz (the database answers), /api/health (all).
+
+/api/health names each dependency as deployed: `database`; `s3` or `storage` (local files); `rabbitmq` (the
+broker of the celery runner) or `job_runner` (the in-process worker pools); and `redis` when it is configured.
+"""
 
 from __future__ import annotations
 
@@ -46,11 +50,14 @@ def readyz(ctx: Ctx) -> JSONResponse:
     "/health", summary="Deep check of every dependency", responses={503: {"description": "A dependency is down"}}
 )
 def health(ctx: Ctx, runner: Runner) -> JSONResponse:
+    settings = ctx.settings
     deps = {
         "database": _status(_database, ctx),
-        "storage": _status(ctx.storage.check),
-        "job_runner": _status(runner.check),
+        "s3" if settings.storage == "s3" else "storage": _status(ctx.storage.check),
+        "rabbitmq" if settings.runner == "celery" else "job_runner": _status(runner.check),
     }
+    if ctx.redis is not None:
+        deps["redis"] = _status(ctx.redis.ping)
     healthy = all(v == "ok" for v in deps.values())
     return JSONResponse(
         {"status": "healthy" if healthy else "unhealthy", "dependencies": deps}, status_code=200 if healthy else 503

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -288,16 +288,27 @@ def _apply(node: Node, inputs: list[Value], ctx: RunContext) -> Value:
 
 
 def run_pipeline(
-    pipeline: Pipeline, data: bytes, ctx: RunContext, assets: Mapping[str, bytes] | None = None
+    pipeline: Pipeline,
+    data: bytes,
+    ctx: RunContext,
+    assets: Mapping[str, bytes] | None = None,
+    on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """Decode `data` once and run every node in order; images at output nodes are encoded.
 
     assets: the bytes of every ``asset:<id>`` the pipeline reads, by id.
+    on_step: called with each step as soon as it is done (progress reports).
     """
     steps: list[Step] = []
+
+    def done(step: Step) -> None:
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+
     t0 = time.perf_counter()
     values: dict[str, Value] = {SOURCE: decode(data, ctx.limits, _size_hint(pipeline), pipeline.auto_orient)}
-    steps.append(Step("source", "decode", (time.perf_counter() - t0) * 1000))
+    done(Step("source", "decode", (time.perf_counter() - t0) * 1000))
     for asset_id in pipeline.asset_ids:
         if assets is None or asset_id not in assets:
             raise InvalidPipeline(
@@ -306,7 +317,7 @@ def run_pipeline(
             )
         t0 = time.perf_counter()
         values[ASSET_PREFIX + asset_id] = decode(assets[asset_id], ctx.limits, auto_orient=pipeline.auto_orient)
-        steps.append(Step(ASSET_PREFIX + asset_id, "decode", (time.perf_counter() - t0) * 1000))
+        done(Step(ASSET_PREFIX + asset_id, "decode", (time.perf_counter() - t0) * 1000))
     remaining = dict.fromkeys(values, 0) | {n.id: 0 for n in pipeline.nodes}
     for n in pipeline.nodes:
         for name in n.inputs:
@@ -328,7 +339,7 @@ def run_pipeline(
             else:
                 assert isinstance(result, EncodedValue | DataValue)
                 outputs.append(Output(node.output, node.id, index, result))
-        steps.append(Step(node.id, node.op.name, (time.perf_counter() - t0) * 1000))
+        done(Step(node.id, node.op.name, (time.perf_counter() - t0) * 1000))
         if remaining[node.id]:
             values[node.id] = value
         for name in node.inputs:  # let go of what no later node needs

@@ -1,17 +1,20 @@
-"""Job routes: submit a pipeline over uploaded assets, read one job, list jobs, read the catalogue."""
+"""Job routes: submit a pipeline over uploaded assets, read one job or follow it live, list jobs, read the
+catalogue."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.context import Context
 from pixmill.db.models import Job
 from pixmill.imaging.catalogue import describe
 from pixmill.imaging.pipeline import parse_pipeline
-from pixmill.jobs import service
+from pixmill.jobs import live, service
 from pixmill.jobs.runner import submit_new
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
 from pixmill.logs import request_id_var
@@ -77,14 +80,41 @@ def create_job(
         idempotency_key=idempotency_key,
     )
     if created:
-        submit_new(ctx, runner, job.id, service.queue_for(pipeline))
+        submit_new(ctx, runner, job.id, service.queue_for(pipeline), idempotency_key)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_read(ctx, job, base)
 
 
 @router.get("/jobs/{job_id}", summary="One job with fresh signed URLs", responses={404: {"description": "No such job"}})
 def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> JobRead:
-    return job_read(ctx, service.get_job(ctx, job_id), base)
+    return job_read(ctx, service.read_job(ctx, job_id), base)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Follow one job live (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "`state` (the job, as GET /jobs/{id} gives it), then `status`, `step` and `webhook` "
+            "events as they happen, and `state` again once the status is final; then the stream ends.",
+        },
+        404: {"description": "No such job"},
+    },
+)
+async def job_events(ctx: Ctx, base: BaseUrl, job_id: str) -> StreamingResponse:
+    subscription = await live.subscribe(ctx, job_id)  # before reading the job: no event falls in between
+    try:
+        job = await run_in_threadpool(service.get_job, ctx, job_id)
+    except BaseException:
+        await live.close(subscription)
+        raise
+    return StreamingResponse(
+        live.job_stream(ctx, job, subscription, lambda j: job_read(ctx, j, base).model_dump_json()),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/jobs", summary="Jobs, newest first")

@@ -94,8 +94,8 @@ def build_runner(ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> JobRunn
     return InProcessRunner(ctx, pool, ml_pool)
 
 
-def submit_new(ctx: Context, runner: JobRunner, job_id: str, queue: str) -> None:
-    """Queue a job just created; if it cannot be queued, delete it (and its idempotency key) and re-raise.
+def submit_new(ctx: Context, runner: JobRunner, job_id: str, queue: str, idempotency_key: str | None = None) -> None:
+    """Queue a job just created; if it cannot be queued, delete it, release its idempotency key and re-raise.
 
     A request answered 503 leaves nothing behind: no job stays PENDING forever, and a retry with the same
     Idempotency-Key creates the job anew. Assets uploaded with the request stay until they expire.
@@ -104,5 +104,5 @@ def submit_new(ctx: Context, runner: JobRunner, job_id: str, queue: str) -> None
         runner.submit(job_id, queue)
     except RunnerUnavailable:
         log.warning("job not queued, deleted", extra={"job": job_id})
-        discard_job(ctx, job_id)
+        discard_job(ctx, job_id, idempotency_key)
         raise

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
 from pixmill.imaging.pipeline import Pipeline
-from pixmill.jobs import repository, states
+from pixmill.jobs import repository, snapshots, states
+from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
 from pixmill.webhooks.service import check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
+
+# How long a request that lost the race for an Idempotency-Key waits for the winner's job to be recorded.
+CLAIM_WAIT_S = 5.0
+# A key is first claimed for this long; once its job is recorded it is kept for the retention period. A request
+# that dies between the two (its process killed, say) holds the key no longer than this.
+CLAIM_HOLD_S = 120.0
 
 
 class JobNotFound(LookupError):
@@ -27,6 +35,10 @@ class JobNotFound(LookupError):
 
 class UnknownAsset(LookupError):
     """An input asset id does not exist (or has expired)."""
+
+
+class IdempotencyInProgress(Exception):
+    """Another request with this Idempotency-Key is still being handled (its job is not recorded yet)."""
 
 
 def queue_for(pipeline: Pipeline | dict[str, Any]) -> str:
@@ -42,16 +54,28 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def find_idempotent(session: Session, key: str) -> str | None:
-    """The job id stored under an unexpired idempotency key, or None."""
-    row = session.get(IdempotencyKey, key)
-    if row is None:
-        return None
-    if row.expires_at <= datetime.now(UTC):
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.key == key))
-        session.commit()
-        return None
-    return row.job_id
+def claim(ctx: Context, key: str, job_id: str) -> Job | None:
+    """Claim idempotency `key` for the job about to be recorded as `job_id`.
+
+    None when this request holds the key now; else the job of the request that holds it. A loser waits up to
+    CLAIM_WAIT_S for that job to be committed, claiming again if the winner failed and released the key;
+    raises IdempotencyInProgress when the winner is still at work after that.
+    """
+    ttl_s = min(CLAIM_HOLD_S, ctx.settings.retention_hours * 3600)
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    pause = 0.01
+    while True:
+        holder = ctx.idempotency.claim(key, job_id, ttl_s)
+        if holder is None:
+            return None
+        with ctx.session() as s:
+            job = repository.get(s, holder)
+        if job is not None:
+            return job
+        if time.monotonic() >= deadline:
+            raise IdempotencyInProgress(key)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def create_job(
@@ -65,28 +89,81 @@ def create_job(
     idempotency_key: str | None = None,
     api: str = "v1",
     operations: list[str] | None = None,
-    new_assets: list[Asset] | None = None,
+    upload: Callable[[], list[Asset]] | None = None,
 ) -> tuple[Job, bool]:
-    """Record a PENDING job (and any assets uploaded with it) in one transaction.
+    """Record a PENDING job (and the assets uploaded with it) in one transaction.
 
-    Returns (job, created); with an idempotency key already used, the earlier job and created=False,
-    and nothing of this request is kept.
+    With an idempotency key, the key is claimed before anything is stored: a request that finds it taken
+    returns the job holding it with created=False, and stores nothing. `upload` stores the request's files and
+    returns their (unsaved) assets, which become inputs after `input_ids`; it runs only once the key is ours.
+    If the job is not recorded, the key is released and the stored files are removed.
     """
     if webhook_url:
         check_webhook_url(webhook_url, ctx.settings.webhook_allow_private)
+    job_id = new_id()
+    if idempotency_key and (earlier := claim(ctx, idempotency_key, job_id)) is not None:
+        return earlier, False
+    new_assets: list[Asset] = []
+    try:
+        new_assets = upload() if upload else []
+        job = _record(
+            ctx,
+            job_id,
+            pipeline=pipeline,
+            input_ids=input_ids + [a.id for a in new_assets],
+            base_url=base_url,
+            request_id=request_id,
+            webhook_url=webhook_url,
+            api=api,
+            operations=operations,
+            new_assets=new_assets,
+        )
+    except BaseException:
+        for asset in new_assets:
+            ctx.storage.delete_prefix(asset.storage_key)
+        if idempotency_key:
+            release(ctx, idempotency_key, job_id)
+        raise
+    if idempotency_key:
+        try:
+            ctx.idempotency.keep(idempotency_key, job_id, ctx.settings.retention_hours * 3600)
+        except Exception as exc:  # the job stands; the key lapses after CLAIM_HOLD_S instead of the retention
+            log.error("idempotency key not extended", extra={"job": job_id, "error": repr(exc)})
+    return job, True
+
+
+def release(ctx: Context, key: str, job_id: str) -> None:
+    """Free idempotency `key` of a job that was not recorded or queued; a failure is logged (the key expires)."""
+    try:
+        ctx.idempotency.release(key, job_id)
+    except Exception as exc:
+        log.error("idempotency key not released", extra={"job": job_id, "error": repr(exc)})
+
+
+def _record(
+    ctx: Context,
+    job_id: str,
+    *,
+    pipeline: Pipeline,
+    input_ids: list[str],
+    base_url: str,
+    request_id: str | None,
+    webhook_url: str | None,
+    api: str,
+    operations: list[str] | None,
+    new_assets: list[Asset],
+) -> Job:
     now = datetime.now(UTC)
     expires = now + timedelta(hours=ctx.settings.retention_hours)
     with ctx.session() as s:
-        if idempotency_key and (earlier := find_idempotent(s, idempotency_key)):
-            return _load(s, earlier), False
-        new_ids = {a.id for a in new_assets or []}
+        new_ids = {a.id for a in new_assets}
         wanted = list(dict.fromkeys(input_ids + pipeline.asset_ids))
         known = set(s.scalars(select(Asset.id).where(Asset.id.in_(set(wanted) - new_ids))))
         missing = [i for i in wanted if i not in known and i not in new_ids]
         if missing:
             raise UnknownAsset(f"unknown or expired asset id(s): {', '.join(missing)}")
         job = Job(
-            id=new_id(),
+            id=job_id,
             status=states.PENDING,
             api=api,
             pipeline=pipeline.to_json(),
@@ -100,18 +177,10 @@ def create_job(
             created_at=now,
             expires_at=expires,
         )
-        s.add_all(new_assets or [])
+        s.add_all(new_assets)
         s.add(job)
-        if idempotency_key:
-            s.add(IdempotencyKey(key=idempotency_key, job_id=job.id, created_at=now, expires_at=expires))
-        try:
-            s.commit()
-        except IntegrityError:
-            s.rollback()
-            if idempotency_key and (earlier := find_idempotent(s, idempotency_key)):
-                return _load(s, earlier), False
-            raise
-        return _load(s, job.id), True
+        s.commit()
+        return _load(s, job.id)
 
 
 def _load(session: Session, job_id: str) -> Job:
@@ -126,12 +195,25 @@ def get_job(ctx: Context, job_id: str) -> Job:
         return _load(s, job_id)
 
 
-def discard_job(ctx: Context, job_id: str) -> None:
-    """Delete a job that was never queued, with its idempotency key (its input assets stay until they expire)."""
+def read_job(ctx: Context, job_id: str) -> Job:
+    """A job to show: from the cache when it is settled (see `snapshots`), else from the database."""
+    cached = snapshots.recall(ctx, job_id)
+    if cached is not None:
+        return cached
+    job = get_job(ctx, job_id)
+    snapshots.remember(ctx, job)
+    return job
+
+
+def discard_job(ctx: Context, job_id: str, idempotency_key: str | None = None) -> None:
+    """Delete a job that was never queued, then release its idempotency key (its input assets stay until they
+    expire): the job goes first, so no request waiting on the key is handed a job about to vanish."""
     with ctx.session() as s:
-        s.execute(delete(IdempotencyKey).where(IdempotencyKey.job_id == job_id))
         s.execute(delete(Job).where(Job.id == job_id))
         s.commit()
+    snapshots.forget(ctx, job_id)
+    if idempotency_key:
+        release(ctx, idempotency_key, job_id)
 
 
 def list_jobs(ctx: Context, limit: int, offset: int) -> tuple[list[Job], int]:
@@ -196,6 +278,9 @@ def notify(ctx: Context, job_id: str) -> None:
         if not ok and job.status == states.COMPLETED:
             job.status = states.COMPLETED_WEBHOOK_FAILED
         s.commit()
+        status, webhook_status = job.status, job.webhook_status
+    snapshots.forget(ctx, job_id)
+    emit(ctx.events, job_id, "webhook", status, webhook=webhook_status)
 
 
 def expire(ctx: Context) -> int:
@@ -204,6 +289,7 @@ def expire(ctx: Context) -> int:
     removed = 0
     with ctx.session() as s:
         for job in repository.expired(s, now):
+            snapshots.forget(ctx, job.id)
             ctx.storage.delete_prefix(f"results/{job.id}")
             if job.archive_key:
                 ctx.storage.delete_prefix(job.archive_key)
