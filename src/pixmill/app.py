@@ -55,21 +55,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_json)
         ctx = Context.from_settings(settings)
         await run_in_threadpool(upgrade, ctx.engine)
-        pool, ml_pool = WorkerPool(settings), WorkerPool(settings, workers=settings.ml_workers)
+        relay = ctx.events.worker_relay()  # embedded events: the pools' job events reach this process's subscribers
+        pool = WorkerPool(settings, relay=relay)
+        ml_pool = WorkerPool(settings, workers=settings.ml_workers, relay=relay)
+        for worker_pool in (pool, ml_pool):  # renders and previews run here with either runner (processes start lazily)
+            worker_pool.start()
         runner = build_runner(ctx, pool, ml_pool)
         await run_in_threadpool(runner.start)
         app.state.ctx, app.state.runner = ctx, runner
         app.state.pools = {"standard": pool, "ml": ml_pool}
         for order_id, version in await run_in_threadpool(pending_renders, ctx):
             pool.submit(render_order, order_id, version)
-        upkeep = asyncio.create_task(_upkeep(ctx))
+        # With the celery runner, `pixmill beat` sends the expiry task to the workers: one sweeper, not one per API.
+        upkeep = asyncio.create_task(_upkeep(ctx)) if settings.runner != "celery" else None
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         try:
             yield
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            if upkeep is not None:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
             await run_in_threadpool(runner.stop)
             for worker_pool in (pool, ml_pool):
                 await run_in_threadpool(worker_pool.stop)

@@ -37,15 +37,16 @@ def serve(
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="Queue to serve: standard, or ml (one job at a time, solo pool).")],
+    queues: Annotated[str, typer.Option(help="Queue to serve: standard, or ml (one job at a time).")],
     concurrency: Annotated[int | None, typer.Option(help="Processes; default PIXMILL_WORKERS (ml: 1).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Run a Celery worker for jobs (PIXMILL_RUNNER=celery on the API; broker at PIXMILL_BROKER_URL)."""
+    from celery.signals import worker_process_init
     from kombu import Connection
 
     from pixmill.db.session import make_engine, upgrade
-    from pixmill.jobs.celery_app import QUEUES, declare_topology, make_celery
+    from pixmill.jobs.celery_app import QUEUES, declare_topology, make_celery, warm_worker_context
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if not names or any(q not in QUEUES for q in names):
@@ -68,11 +69,31 @@ def worker(
         f"pixmill-{'-'.join(names)}-{os.getpid()}@%h",
     ]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    if "ml" in names:
-        argv += ["--pool", "solo", "--concurrency", "1"]
-    else:
-        argv += ["--pool", "prefork", "--concurrency", str(concurrency or settings.workers)]
+    # ml: one job at a time (models are big), yet in a pool process like standard work: the time limits need one,
+    # and a job that crashes its process loses only that process, and gets its message redelivered.
+    processes = concurrency or (1 if "ml" in names else settings.workers)
+    argv += ["--pool", "prefork", "--concurrency", str(processes)]
+
+    @worker_process_init.connect(weak=False)
+    def warm(**_: Any) -> None:
+        warm_worker_context(settings)
+
     make_celery(settings).worker_main(argv)
+
+
+@app.command()
+def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+    """Send the periodic tasks (celery beat): expiry every PIXMILL_CLEANUP_INTERVAL_S. Run exactly one."""
+    from kombu import Connection
+
+    from pixmill.jobs.celery_app import declare_topology, make_celery
+    from pixmill.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    with Connection(settings.broker_url, connect_timeout=10) as conn:
+        declare_topology(conn)
+    make_celery(settings).start(["beat", "--loglevel", loglevel])
 
 
 @dlq_app.command("list")
@@ -91,13 +112,29 @@ def dlq_list() -> None:
 
 @dlq_app.command("requeue")
 def dlq_requeue() -> None:
-    """Put every dead-lettered message back on the queue it was dead-lettered from."""
-    from pixmill.jobs.dlq import requeue_dead
+    """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
+    from pixmill.jobs.celery_app import RUN_JOB
+    from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
 
-    moved = requeue_dead(Settings().broker_url)
+    ctx: Any = None
+    reopened = 0
+
+    def reopen(dead: DeadLetter) -> None:
+        nonlocal ctx, reopened
+        if dead.task != RUN_JOB or not dead.task_id:
+            return
+        if ctx is None:  # only a job message needs the database
+            ctx = _context()
+        reopened += reopen_job(ctx, dead.task_id)
+
+    try:
+        moved = requeue_dead(Settings().broker_url, before_publish=reopen)
+    finally:
+        if ctx is not None:
+            ctx.close()
     for d in moved:
         typer.echo(f"requeued {d.task_id or '-'} onto {d.queue}")
-    typer.echo(f"{len(moved)} message(s) requeued")
+    typer.echo(f"{len(moved)} message(s) requeued, {reopened} failed job(s) back to PENDING")
 
 
 @db_app.command("upgrade")

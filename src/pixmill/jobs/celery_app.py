@@ -1,19 +1,34 @@
-"""The Celery app of the distributed runner: RabbitMQ queues `standard` and `ml`, dead-lettering, one task.
+"""The Celery app of the distributed runner: RabbitMQ queues `standard` and `ml`, dead-lettering, two tasks.
 
 Messages are acknowledged after the job ran (acks late) and one at a time (prefetch 1), so a worker that dies
 mid-job gives its message back to RabbitMQ and another worker (or the restarted one) runs it again;
 `execute_job` is idempotent for final jobs and caps attempts, so a redelivery never runs a job twice to
-completion. Messages a worker rejects (undecodable, unknown task, invalid) are dead-lettered by RabbitMQ
-to the exchange `pixmill.dlx` and kept in the queue `pixmill.dead` (see `pixmill dlq`).
+completion.
+
+Failures, and where each one ends:
+- a passing error (database or storage unreachable, see `is_transient`): the job goes back to PENDING and the task
+  is retried with exponential backoff (PIXMILL_JOB_RETRY_BACKOFF_S, doubling, PIXMILL_JOB_RETRIES times); past the
+  last retry the job is FAILED with the reason and its message rejected, so it is dead-lettered;
+- bad input or a bad pipeline: FAILED at once by `execute_job`, never retried;
+- the time limit: the pipeline stops itself at PIXMILL_JOB_TIMEOUT_S between steps; a step that runs on meets the
+  soft limit (FAILED from inside the task), one that does not return the hard limit (the pool process is killed
+  and the worker's main process marks the job FAILED and delivers its webhook);
+- a message a worker rejects (undecodable, invalid, unknown task, given up) is dead-lettered by RabbitMQ to the
+  exchange `pixmill.dlx` and kept in the queue `pixmill.dead` (see `pixmill dlq`); when it names a job, the
+  worker marks that job FAILED with the reason as it rejects the message. Nothing else dead-letters: the work
+  queues have no TTL, length or delivery limit.
+`pixmill.expire` deletes expired data; `pixmill beat` sends it every PIXMILL_CLEANUP_INTERVAL_S.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.worker.consumer import Consumer
 from kombu import Connection, Exchange, Queue
 
@@ -26,7 +41,8 @@ QUEUES = ("standard", "ml")
 JOBS_EXCHANGE = "pixmill.jobs"
 DLX = "pixmill.dlx"
 DEAD_QUEUE = "pixmill.dead"
-TIME_LIMIT_MARGIN_S = 60.0
+RUN_JOB = "pixmill.run_job"
+EXPIRE = "pixmill.expire"
 
 jobs_exchange = Exchange(JOBS_EXCHANGE, type="direct", durable=True)
 dead_exchange = Exchange(DLX, type="fanout", durable=True)
@@ -46,8 +62,17 @@ def declare_topology(conn: Connection) -> None:
         queue.declare(channel=channel)
 
 
+def time_limits(job_timeout_s: float) -> tuple[float, float]:
+    """(soft, hard) Celery time limits of a job: a margin past PIXMILL_JOB_TIMEOUT_S, then as much again."""
+    margin = min(30.0, max(1.0, job_timeout_s / 10))
+    return job_timeout_s + margin, job_timeout_s + 2 * margin
+
+
 class DeadLetteringConsumer(Consumer):
-    """Celery acks (drops) a message it cannot decode; reject it instead, so RabbitMQ dead-letters it."""
+    """Celery acks (drops) a message it cannot decode; reject it instead, so RabbitMQ dead-letters it.
+
+    The job a rejected message names (headers `task` and `id`) is marked FAILED: its message will never run it.
+    """
 
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         log.error(
@@ -55,6 +80,22 @@ class DeadLetteringConsumer(Consumer):
             extra={"error": repr(exc), "content_type": message.content_type, "headers": repr(message.headers)},
         )
         message.reject_log_error(log, self.connection_errors, requeue=False)
+        self._fail_job_of(message, f"undecodable: {type(exc).__name__}")
+
+    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
+        super().on_invalid_task(body, message, exc)  # rejected: dead-lettered
+        self._fail_job_of(message, f"invalid: {exc}")
+
+    def _fail_job_of(self, message: Any, why: str) -> None:
+        headers = message.headers or {}
+        job_id = headers.get("id")
+        if headers.get("task") != RUN_JOB or not isinstance(job_id, str):
+            return
+        reason = f"its queue message was dead-lettered ({why}); `pixmill dlq list` shows it"[:500]
+        try:
+            fail_and_notify(self.app.pixmill_settings, job_id, reason, background=True)
+        except Exception:
+            log.exception("the job of a dead-lettered message was not marked failed", extra={"job": job_id})
 
 
 _contexts: dict[str, Context] = {}
@@ -62,7 +103,7 @@ _contexts_lock = threading.Lock()
 
 
 def worker_context(settings: Settings) -> Context:
-    """This worker process's Context, built on first use (after the prefork pool forked)."""
+    """This process's Context, built on first use (in a pool process: after the fork)."""
     key = settings.model_dump_json()
     with _contexts_lock:
         if key not in _contexts:
@@ -70,16 +111,131 @@ def worker_context(settings: Settings) -> Context:
         return _contexts[key]
 
 
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors worth a retry: the database or the storage was unreachable for a moment."""
+def warm_worker_context(settings: Settings) -> None:
+    """Build this pool process's Context before its first job, so that no job's time limit pays for it."""
+    try:
+        worker_context(settings)
+    except Exception as exc:  # the database or the storage is down: the first job builds it, or retries
+        log.warning("worker context not ready yet", extra={"error": repr(exc)})
+
+
+def _forget_contexts_in_child() -> None:
+    # The worker's main process has a Context once it failed a job (hard time limit, dead letter); a pool process
+    # forked after that must open its own connections, never use the parent's.
+    global _contexts_lock
+    _contexts_lock = threading.Lock()
+    for ctx in _contexts.values():
+        ctx.engine.dispose(close=False)
+    _contexts.clear()
+
+
+os.register_at_fork(after_in_child=_forget_contexts_in_child)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is worth a retry: the database or the storage could not be reached, or S3 answered 5xx.
+
+    An OSError counts when the operating system raised it (it has an errno: a file or a socket failed); Pillow's
+    errno-less OSErrors ("encoder error") are about the data, and a retry would fail the same way.
+    """
     from sqlalchemy.exc import OperationalError
 
-    return (OperationalError, OSError)
+    if isinstance(exc, OperationalError):
+        return True
+    try:
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as S3ConnectionError
+    except ImportError:  # no s3 extra: no S3 storage either
+        pass
+    else:
+        if isinstance(exc, (S3ConnectionError, HTTPClientError)):  # EndpointConnectionError, ReadTimeoutError ...
+            return True
+        if isinstance(exc, ClientError):
+            return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
+    return isinstance(exc, OSError) and exc.errno is not None
+
+
+def _stops_the_job_here(exc: Exception) -> bool:
+    """Errors execute_job leaves to the task: retried (transient) or failed with the time limit's message."""
+    return isinstance(exc, SoftTimeLimitExceeded) or is_transient(exc)
+
+
+def _notify(ctx: Context, job_id: str) -> None:
+    from pixmill.jobs.service import notify
+
+    try:
+        notify(ctx, job_id)
+    except Exception:
+        log.exception("webhook delivery failed", extra={"job": job_id})
+
+
+def fail_and_notify(settings: Settings, job_id: str, message: str, background: bool = False) -> None:
+    """Mark a job still PENDING or PROCESSING as FAILED with `message`, then deliver its webhook.
+
+    background: deliver on a thread of its own (the worker's main process must not wait on the network).
+    """
+    from pixmill.jobs.execute import fail_job
+
+    try:
+        ctx = worker_context(settings)
+    except Exception as exc:  # the storage is down, say: the database alone records the failure
+        log.error("no context to fail the job: database only", extra={"job": job_id, "error": repr(exc)})
+        _fail_in_database(settings, job_id, message)
+        return
+    if not fail_job(ctx, job_id, message):
+        return
+    log.error("job failed", extra={"job": job_id, "error": message})
+    if background:
+        threading.Thread(target=_notify, args=(ctx, job_id), name="pixmill-webhook", daemon=True).start()
+    else:
+        _notify(ctx, job_id)
+
+
+def _fail_in_database(settings: Settings, job_id: str, message: str) -> None:
+    from datetime import UTC, datetime
+
+    from pixmill.db.session import make_engine, make_sessionmaker
+    from pixmill.jobs import repository, states
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            job = repository.get(s, job_id)
+            if job is None or job.status in states.FINAL:
+                return
+            job.status, job.error, job.finished_at = states.FAILED, message, datetime.now(UTC)
+            if job.webhook_url:
+                job.webhook_status = states.WEBHOOK_PENDING
+            s.commit()
+    finally:
+        engine.dispose()
+
+
+class JobTask(Task):
+    """The task class of `pixmill.run_job`: a failure the task body did not handle still fails the job."""
+
+    pixmill_settings: Settings
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        job_id = str(args[0]) if args else str(kwargs.get("job_id", task_id))
+        settings = self.pixmill_settings
+        if isinstance(exc, TimeLimitExceeded):  # in the main process: the pool process running it was killed
+            _, hard = time_limits(settings.job_timeout_s)
+            message = (
+                f"the job ran past its time limit ({settings.job_timeout_s:g} s) and its worker process was "
+                f"killed after {hard:g} s"
+            )
+            fail_and_notify(settings, job_id, message, background=True)
+        elif not isinstance(exc, Reject):
+            message = f"internal error in the worker ({type(exc).__name__}); the job was not completed"
+            fail_and_notify(settings, job_id, message)
 
 
 def make_celery(settings: Settings) -> Celery:
-    """The Celery app for `settings`, with the task `pixmill.run_job` registered."""
+    """The Celery app for `settings`, with the tasks `pixmill.run_job` and `pixmill.expire` registered."""
     app = Celery("pixmill", broker=settings.broker_url, set_as_current=False)
+    app.pixmill_settings = settings
+    soft_limit, hard_limit = time_limits(settings.job_timeout_s)
     app.conf.update(
         task_queues=[work_queue(q) for q in QUEUES],
         task_default_queue="standard",
@@ -89,7 +245,8 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_time_limit=settings.job_timeout_s + TIME_LIMIT_MARGIN_S,
+        task_soft_time_limit=soft_limit,
+        task_time_limit=hard_limit,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -101,31 +258,60 @@ def make_celery(settings: Settings) -> Celery:
         worker_consumer="pixmill.jobs.celery_app:DeadLetteringConsumer",
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # `pixmill beat`: expiry every cleanup interval; a message no worker took within the interval is dropped
+        # (the next one does the same work). In memory: a restarted beat waits one interval, nothing is stored.
+        beat_scheduler="celery.beat:Scheduler",
+        beat_schedule={
+            "expire": {
+                "task": EXPIRE,
+                "schedule": settings.cleanup_interval_s,
+                "options": {"queue": "standard", "expires": settings.cleanup_interval_s},
+            }
+        },
     )
 
-    @app.task(name="pixmill.run_job", bind=True, max_retries=settings.job_retries, shared=False)
+    @app.task(
+        name=RUN_JOB, bind=True, base=JobTask, pixmill_settings=settings, max_retries=settings.job_retries, shared=False
+    )
     def run_job(self: Any, job_id: str) -> str:
-        from pixmill.jobs.execute import execute_job, fail_job
-        from pixmill.jobs.service import notify
+        from pixmill.jobs.execute import execute_job, release_job
 
-        ctx = worker_context(settings)
+        ctx: Context | None = None
         try:
-            status = execute_job(ctx, job_id)
-            notify(ctx, job_id)
+            ctx = worker_context(settings)
+            status = execute_job(ctx, job_id, raise_if=_stops_the_job_here)
+            _notify(ctx, job_id)
             return status
-        except transient_errors() as exc:
+        except SoftTimeLimitExceeded:
+            message = f"the job ran past its time limit ({settings.job_timeout_s:g} s) and was stopped"
+            fail_and_notify(settings, job_id, message)
+            return "FAILED"
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
             retries = self.request.retries
+            reason = f"{type(exc).__name__}: {exc}"
             if retries >= self.max_retries:
-                log.error("job gave up on a transient error", extra={"job": job_id, "error": repr(exc)})
-                fail_job(ctx, job_id, f"gave up after {retries + 1} tries: {type(exc).__name__}: {exc}"[:500])
-                notify(ctx, job_id)
-                return "FAILED"
+                message = f"gave up after {retries + 1} tries on a passing error: {reason}"[:500]
+                fail_and_notify(settings, job_id, message)
+                raise Reject(message, requeue=False) from exc  # dead-lettered: `pixmill dlq requeue` retries it
             countdown = settings.job_retry_backoff_s * (2**retries)
-            log.warning("transient error, retrying", extra={"job": job_id, "error": repr(exc), "in_s": countdown})
+            log.warning("transient error, retrying", extra={"job": job_id, "error": reason, "in_s": countdown})
+            if ctx is not None:
+                try:
+                    release_job(ctx, job_id, f"retry {retries + 1} in {countdown:g} s after {reason}"[:500])
+                except Exception as release_error:  # the database is the one down: the job stays PROCESSING
+                    log.warning("job not released", extra={"job": job_id, "error": repr(release_error)})
             raise self.retry(exc=exc, countdown=countdown) from exc
+
+    @app.task(name=EXPIRE, shared=False)
+    def expire_data() -> int:
+        from pixmill.jobs.service import expire
+
+        return expire(worker_context(settings))
 
     return app
 
 
 def run_job_task(app: Celery) -> Any:
-    return app.tasks["pixmill.run_job"]
+    return app.tasks[RUN_JOB]

@@ -1,13 +1,21 @@
-"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, and put it back on its queue."""
+"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, and put it back on its queue.
+
+A job whose message was dead-lettered is FAILED (the worker that rejected the message marked it);
+`pixmill dlq requeue` puts such a job back to PENDING before it publishes its message again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kombu import Connection, Producer
 
+from pixmill.context import Context
+from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.celery_app import DEAD_QUEUE, dead_queue, declare_topology
+from pixmill.jobs.events import emit
 
 _DEATH_HEADERS = {
     f"x-{which}-death-{field}" for which in ("first", "last") for field in ("exchange", "queue", "reason")
@@ -66,8 +74,13 @@ def list_dead(broker_url: str, limit: int = 1000) -> list[DeadLetter]:
     return found
 
 
-def requeue_dead(broker_url: str, limit: int = 1000) -> list[DeadLetter]:
-    """Publish each dead-lettered message again to the queue it died on (body and headers as they were)."""
+def requeue_dead(
+    broker_url: str, limit: int = 1000, before_publish: Callable[[DeadLetter], None] | None = None
+) -> list[DeadLetter]:
+    """Publish each dead-lettered message again to the queue it died on (body and headers as they were).
+
+    before_publish: called with each message before it is published (to reopen its job).
+    """
     moved: list[DeadLetter] = []
     with Connection(broker_url, transport_options={"confirm_publish": True}) as conn:
         declare_topology(conn)
@@ -87,6 +100,8 @@ def requeue_dead(broker_url: str, limit: int = 1000) -> list[DeadLetter]:
                 headers = {k: v for k, v in (message.headers or {}).items() if k not in _DEATH_HEADERS}
                 headers[REQUEUED_HEADER] = info.requeued + 1
                 properties = {k: message.properties[k] for k in _KEPT_PROPERTIES if k in message.properties}
+                if before_publish is not None:
+                    before_publish(info)
                 # The default exchange routes by queue name: straight back to the queue it died on.
                 producer.publish(
                     message.body,
@@ -103,3 +118,21 @@ def requeue_dead(broker_url: str, limit: int = 1000) -> list[DeadLetter]:
         finally:
             channel.close()
     return moved
+
+
+def reopen_job(ctx: Context, job_id: str) -> bool:
+    """Put a FAILED job back to PENDING, attempts from zero, so that its requeued message runs it again."""
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None or job.status != states.FAILED:
+            return False
+        job.status = states.PENDING
+        job.error = None
+        job.attempts = 0
+        job.started_at = None
+        job.finished_at = None
+        job.webhook_status = None
+        s.commit()
+    snapshots.forget(ctx, job_id)
+    emit(ctx.events, job_id, "status", states.PENDING, requeued=True)
+    return True

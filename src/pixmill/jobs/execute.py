@@ -8,15 +8,17 @@ import logging
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
 from pixmill.imaging.errors import ImagingError
-from pixmill.imaging.pipeline import Output, parse_pipeline, run_pipeline
+from pixmill.imaging.pipeline import Output, Step, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
-from pixmill.jobs import repository, states
+from pixmill.jobs import repository, snapshots, states
+from pixmill.jobs.events import emit
 from pixmill.logs import job_id_var, request_id_var
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.palettes.service import resolve as resolve_palettes
@@ -32,8 +34,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def execute_job(ctx: Context, job_id: str) -> str:
-    """Process job `job_id` to a final status and return it; a job already final is left alone."""
+def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bool] | None = None) -> str:
+    """Process job `job_id` to a final status and return it; a job already final is left alone.
+
+    raise_if: errors it accepts are raised, the job left PROCESSING, for the caller to retry or fail the job
+    (the celery task's transient errors and time limit); any other error fails the job.
+    """
     with ctx.session() as s:
         job = repository.get(s, job_id)
         if job is None:
@@ -41,28 +47,38 @@ def execute_job(ctx: Context, job_id: str) -> str:
             return "MISSING"
         if job.status in states.FINAL:
             return job.status
-        if job.attempts >= states.MAX_ATTEMPTS:
+        # Found PROCESSING, the job's last worker died in it; one a passing error stopped went back to PENDING
+        # (release_job) and its retries are the runner's to count.
+        if job.status == states.PROCESSING and job.attempts >= states.MAX_ATTEMPTS:
             _fail(ctx, job_id, f"gave up after {job.attempts} attempts (the worker stopped each time)")
             return states.FAILED
         job.status = states.PROCESSING
         job.started_at = _now()
         job.attempts += 1
         s.commit()
-        spec, input_ids, api = job.pipeline, list(job.input_ids), job.api
+        attempt, spec, input_ids, api = job.attempts, job.pipeline, list(job.input_ids), job.api
         rid_token = request_id_var.set(job.request_id)
         referenced = parse_pipeline(spec).asset_ids
         assets = {a.id: a for a in s.query(Asset).filter(Asset.id.in_(input_ids + referenced))}
         extra = {i: assets[i] for i in referenced if i in assets}
+    snapshots.forget(ctx, job_id)
+    emit(ctx.events, job_id, "status", states.PROCESSING, attempt=attempt)
     jid_token = job_id_var.set(job_id)
     try:
-        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], extra, api)
+        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], extra, api, raise_if)
     finally:
         job_id_var.reset(jid_token)
         request_id_var.reset(rid_token)
 
 
 def _process(
-    ctx: Context, job_id: str, spec: dict[str, Any], assets: list[Asset | None], extra: dict[str, Asset], api: str
+    ctx: Context,
+    job_id: str,
+    spec: dict[str, Any],
+    assets: list[Asset | None],
+    extra: dict[str, Asset],
+    api: str,
+    raise_if: Callable[[Exception], bool] | None = None,
 ) -> str:
     started = time.monotonic()
     log.info("job started", extra={"inputs": len(assets)})
@@ -77,7 +93,13 @@ def _process(
         for index, asset in enumerate(assets):
             if asset is None:
                 raise ObjectNotFound(f"input {index}")
-            result = run_pipeline(pipeline, ctx.storage.get(asset.storage_key), run_ctx, referenced)
+
+            def report(step: Step, index: int = index) -> None:
+                fields = {"input": index, "node": step.node, "op": step.op, "ms": round(step.ms, 3)}
+                emit(ctx.events, job_id, "step", states.PROCESSING, **fields)
+
+            data = ctx.storage.get(asset.storage_key)
+            result = run_pipeline(pipeline, data, run_ctx, referenced, on_step=report)
             data_results: dict[str, Any] = {}
             for out in result.outputs:
                 outputs.append(_store_output(ctx, job_id, index, out))
@@ -97,6 +119,8 @@ def _process(
         _fail(ctx, job_id, f"an input file is no longer stored ({exc}); it may have expired")
         return states.FAILED
     except Exception as exc:
+        if raise_if is not None and raise_if(exc):
+            raise
         log.exception("job crashed")
         _fail(ctx, job_id, f"internal error while processing ({type(exc).__name__}); the job was not completed")
         return states.FAILED
@@ -117,6 +141,8 @@ def _process(
         if job.webhook_url:
             job.webhook_status = states.WEBHOOK_PENDING
         s.commit()
+    snapshots.forget(ctx, job_id)
+    emit(ctx.events, job_id, "status", states.COMPLETED, outputs=len(outputs))
     log.info("job completed", extra={"ms": round((time.monotonic() - started) * 1000, 1), "outputs": len(outputs)})
     return states.COMPLETED
 
@@ -179,8 +205,29 @@ def _fail(ctx: Context, job_id: str, message: str) -> None:
         if job.webhook_url:
             job.webhook_status = states.WEBHOOK_PENDING
         s.commit()
+    snapshots.forget(ctx, job_id)
+    emit(ctx.events, job_id, "status", states.FAILED, error=message)
 
 
-def fail_job(ctx: Context, job_id: str, message: str) -> None:
-    """Mark a job FAILED from outside its worker (the worker process died, say)."""
+def fail_job(ctx: Context, job_id: str, message: str) -> bool:
+    """Mark a job FAILED from outside its worker (the worker process died, say); a final job is left alone.
+
+    Returns whether the job was failed."""
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None or job.status in states.FINAL:
+            return False
     _fail(ctx, job_id, message)
+    return True
+
+
+def release_job(ctx: Context, job_id: str, reason: str) -> None:
+    """Put a job a passing error stopped back to PENDING, `reason` in its error, until its retry runs it."""
+    with ctx.session() as s:
+        job = repository.get(s, job_id)
+        if job is None or job.status in states.FINAL:
+            return
+        job.status = states.PENDING
+        job.error = reason
+        s.commit()
+    emit(ctx.events, job_id, "status", states.PENDING, error=reason)
