@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,11 @@ def test_operations_lists_the_catalogue(tmp_path: Path) -> None:
     result = run("operations", cwd=tmp_path)
     assert result.returncode == 0
     assert "resize" in result.stdout and "convert" in result.stdout
+
+
+def test_serve_refuses_several_api_processes_in_embedded_mode(tmp_path: Path) -> None:
+    env = {**os.environ, "PIXMILL_DATA_DIR": str(tmp_path), "PIXMILL_RUNNER": "inprocess"}
+    args = [sys.executable, "-m", "pixmill", "serve", "--workers", "2"]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "needs PIXMILL_RUNNER=celery" in result.stderr

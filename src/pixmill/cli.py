@@ -26,12 +26,30 @@ app.add_typer(palettes_app, name="palettes")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes (PIXMILL_RUNNER=celery only: embedded jobs run in one API).")
+    ] = 1,
 ) -> None:
     """Serve the API, its docs at /docs and the upload page at /."""
     import uvicorn
 
     from pixmill.app import create_app
 
+    if workers > 1:
+        if Settings().runner != "celery":
+            typer.echo("error: --workers > 1 needs PIXMILL_RUNNER=celery (embedded jobs run inside one API)", err=True)
+            raise typer.Exit(2)
+        # each process builds its own app from the environment's settings
+        uvicorn.run(
+            "pixmill.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+        return
     uvicorn.run(create_app(), host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
 
 

@@ -41,7 +41,7 @@ def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bo
     (the celery task's transient errors and time limit); any other error fails the job.
     """
     with ctx.session() as s:
-        job = repository.get(s, job_id)
+        job = repository.get_bare(s, job_id)
         if job is None:
             log.warning("job vanished before it ran", extra={"job": job_id})
             return "MISSING"

@@ -10,11 +10,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from pixmill.db.models import Job
+from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
 
 def get(session: Session, job_id: str) -> Job | None:
     return session.scalar(select(Job).where(Job.id == job_id).options(selectinload(Job.outputs)))
+
+
+def get_bare(session: Session, job_id: str) -> Job | None:
+    """The job without its outputs (loaded on first access): one query where the outputs are not needed."""
+    return session.get(Job, job_id)
+
+
+def webhook_pending(session: Session, job_id: str) -> bool:
+    """Whether the job has a webhook delivery to make: one small query, no job loaded."""
+    row = session.execute(select(Job.webhook_url, Job.webhook_status).where(Job.id == job_id)).first()
+    return row is not None and bool(row.webhook_url) and row.webhook_status == states.WEBHOOK_PENDING
 
 
 def page(session: Session, limit: int, offset: int) -> tuple[Sequence[Job], int]:

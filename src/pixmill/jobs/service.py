@@ -256,6 +256,8 @@ def webhook_payload(ctx: Context, job: Job) -> dict[str, Any]:
 def notify(ctx: Context, job_id: str) -> None:
     """Deliver the final status to the job's webhook once; a failed delivery marks the job."""
     with ctx.session() as s:
+        if not repository.webhook_pending(s, job_id):  # most jobs: one small query, nothing loaded
+            return
         job = repository.get(s, job_id)
         if job is None or not job.webhook_url or job.webhook_status != states.WEBHOOK_PENDING:
             return
