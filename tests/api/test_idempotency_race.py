@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -57,6 +57,11 @@ class CountingStorage:
         with self._lock:
             self.written.append(key)
         self.inner.put(key, data, media_type)
+
+    def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
+        with self._lock:
+            self.written.append(key)
+        self.inner.put_file(key, fh, media_type)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -21,6 +21,16 @@ def test_upload_one_returns_the_asset_record(client: TestClient) -> None:
     assert client.get(f"/api/v1/uploads/{asset['id']}").json()["sha256"] == asset["sha256"]
 
 
+def test_a_large_upload_is_stored_from_its_spooled_file_byte_for_byte(client: TestClient, settings) -> None:
+    """A file over the server's 1 MB spool threshold (kept on disk, copied in chunks) is stored unchanged."""
+    data = images.encode(images.noise(900, 700), "PNG")
+    assert len(data) > 1024 * 1024
+    (asset,) = upload(client, ("noise.png", data), content_type="image/png")
+    assert (asset["format"], asset["width"], asset["height"], asset["bytes"]) == ("PNG", 900, 700, len(data))
+    assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (settings.resolved_storage_dir / "uploads" / asset["id"]).read_bytes() == data
+
+
 def test_upload_many_in_one_request(client: TestClient) -> None:
     assets = upload(
         client, ("a.jpg", images.jpeg(100, 80)), ("b.png", images.png(60, 40)), ("c.jpg", images.jpeg(10, 20))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import random
 import re
 import subprocess
 import time
@@ -121,6 +123,19 @@ def test_put_get_exists_and_delete_prefix(store: S3Storage) -> None:
     assert store.delete_prefix("archives/job1.zip") == 1  # or one object
     assert not store.exists("archives/job1.zip")
     assert store.delete_prefix("results/nothing-here") == 0
+
+
+def test_put_file_streams_a_large_file_in_parts(store: S3Storage) -> None:
+    """Above 16 MB a file goes up as a multipart upload, one 8 MB part at a time, and comes back the same."""
+    data = random.Random(7).randbytes(17 * 1024 * 1024 + 5)
+    store.put_file("uploads/big", io.BytesIO(data), "application/octet-stream")
+    assert store.get("uploads/big") == data
+    head = store.client.head_object(Bucket=store.bucket, Key="uploads/big")
+    assert head["ETag"].strip('"').endswith("-3")  # the ETag of a 3-part multipart upload
+    small = b"small file"
+    store.put_file("uploads/small", io.BytesIO(small), "image/png")
+    assert store.get("uploads/small") == small
+    assert store.client.head_object(Bucket=store.bucket, Key="uploads/small")["ContentType"] == "image/png"
 
 
 def test_delete_older_than_uses_last_modified(store: S3Storage) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from fastapi import APIRouter, File, UploadFile, status
 
 from pixmill.api.deps import Ctx
@@ -13,13 +15,15 @@ from pixmill.db.models import Asset
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
 
 
-def read_upload(ctx: Ctx, upload: UploadFile) -> bytes:
-    """The bytes of one uploaded file, refusing more than the per-file limit."""
+def checked_upload(ctx: Ctx, upload: UploadFile) -> BinaryIO:
+    """The spooled file of one upload, at its start, refusing more than the per-file limit."""
     limit = ctx.settings.max_upload_bytes
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
+    fh = upload.file
+    size = fh.seek(0, 2)
+    fh.seek(0)
+    if size > limit:
         raise Problem(413, "File too large", f"{upload.filename}: the file is over the limit of {limit} bytes")
-    return data
+    return fh
 
 
 def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
@@ -31,7 +35,7 @@ def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
     assets: list[Asset] = []
     try:
         for upload in uploads:
-            assets.append(service.prepare_asset(ctx, upload.filename, read_upload(ctx, upload)))
+            assets.append(service.prepare_asset_file(ctx, upload.filename, checked_upload(ctx, upload)))
     except BaseException:
         service.discard(ctx, assets)
         raise

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 
 from pixmill.context import Context
 from pixmill.db.models import Asset
-from pixmill.imaging.decode import probe
+from pixmill.imaging.decode import probe_file
 from pixmill.imaging.errors import ImagingError
 from pixmill.storage.keys import upload_key
+
+_CHUNK = 1024 * 1024
 
 
 class UploadRejected(Exception):
@@ -32,14 +36,25 @@ def clean_filename(name: str | None) -> str:
 
 def prepare_asset(ctx: Context, filename: str | None, data: bytes) -> Asset:
     """Check one file by its content and store it; the Asset row is returned unsaved."""
+    return prepare_asset_file(ctx, filename, io.BytesIO(data))
+
+
+def prepare_asset_file(ctx: Context, filename: str | None, fh: BinaryIO) -> Asset:
+    """`prepare_asset` for a seekable file (an upload spooled by the server): checked, hashed and stored in
+    chunks, so a large upload is never held whole in memory."""
     name = clean_filename(filename)
     try:
-        info = probe(data, ctx.settings.limits)
+        info = probe_file(fh, ctx.settings.limits)
     except ImagingError as exc:
         raise UploadRejected(name, exc) from exc
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := fh.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
     asset_id = uuid.uuid4().hex
     key = upload_key(asset_id)
-    ctx.storage.put(key, data, "application/octet-stream")
+    ctx.storage.put_file(key, fh, "application/octet-stream")
     now = datetime.now(UTC)
     return Asset(
         id=asset_id,
@@ -47,8 +62,8 @@ def prepare_asset(ctx: Context, filename: str | None, data: bytes) -> Asset:
         format=info.format,
         width=info.width,
         height=info.height,
-        bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        bytes=size,
+        sha256=digest.hexdigest(),
         storage_key=key,
         created_at=now,
         expires_at=now + timedelta(hours=ctx.settings.retention_hours),

@@ -7,7 +7,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, TiffImagePlugin
@@ -51,17 +51,28 @@ class ImageInfo:
     orientation: int
 
 
-def _open(data: bytes, limits: Limits) -> tuple[Image.Image, ImageInfo]:
-    if len(data) > limits.max_bytes:
-        raise ImageTooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
-    if not data:
+_HEAD = 4096  # bytes read to refuse documents (SVG) before any image parser sees the file
+
+
+def _check_head(size: int, head: bytes, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise ImageTooLarge(f"file is {size} bytes; the limit is {limits.max_bytes}")
+    if not size:
         raise UnsupportedFormat("the file is empty")
-    if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ", b"<svg>") or b"<svg" in data[:512].lower():
+    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg ", b"<svg>") or b"<svg" in head[:512].lower():
         raise UnsupportedFormat("SVG is not accepted: it is a document, not an image; rasterise it first")
+
+
+def _open(data: bytes, limits: Limits) -> tuple[Image.Image, ImageInfo]:
+    _check_head(len(data), data[:_HEAD], limits)
+    return _open_source(io.BytesIO(data), limits)
+
+
+def _open_source(source: BinaryIO, limits: Limits) -> tuple[Image.Image, ImageInfo]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            im = Image.open(io.BytesIO(data), formats=READABLE)
+            im = Image.open(source, formats=READABLE)
     except Image.UnidentifiedImageError:
         raise UnsupportedFormat(
             "the file is not an image in a supported format (" + ", ".join(READABLE) + ")"
@@ -102,6 +113,46 @@ def probe(data: bytes, limits: Limits) -> ImageInfo:
     """Read the header only: format, displayed size, frames. Raises if a limit is exceeded."""
     im, info = _open(data, limits)
     im.close()
+    return info
+
+
+class _KeepOpen(io.RawIOBase):
+    """A read-only view of a file that Pillow may close without closing the file itself."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._fh.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
+def probe_file(fh: BinaryIO, limits: Limits) -> ImageInfo:
+    """`probe` for a seekable file, read in place (an upload spooled to disk is never loaded whole);
+    the file is left at its start."""
+    size = fh.seek(0, io.SEEK_END)
+    fh.seek(0)
+    head = fh.read(_HEAD)
+    fh.seek(0)
+    _check_head(size, head, limits)
+    try:
+        im, info = _open_source(io.BufferedReader(_KeepOpen(fh)), limits)
+        im.close()
+    finally:
+        fh.seek(0)
     return info
 
 

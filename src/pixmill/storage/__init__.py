@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from pixmill.config import Settings
 
@@ -18,6 +18,10 @@ class InvalidKey(ValueError):
 
 class Storage(Protocol):
     def put(self, key: str, data: bytes, media_type: str) -> None: ...
+    def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
+        """Store a seekable file from its start, streamed in chunks (never read whole into memory)."""
+        ...
+
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete_prefix(self, prefix: str) -> int: ...

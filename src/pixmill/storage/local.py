@@ -7,11 +7,14 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 from pixmill.storage import InvalidKey, ObjectNotFound
 from pixmill.storage.keys import check_key
 from pixmill.storage.signing import sign, verify
+
+_CHUNK = 1024 * 1024
 
 
 class LocalStorage:
@@ -35,6 +38,19 @@ class LocalStorage:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)  # readers never see a half-written file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                fh.seek(0)
+                shutil.copyfileobj(fh, out, _CHUNK)
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -16,7 +16,7 @@ import math
 import mimetypes
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from pixmill.config import Settings
@@ -114,6 +114,18 @@ class S3Storage:
 
     def put(self, key: str, data: bytes, media_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=media_type)
+
+    def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        fh.seek(0)
+        # a single PUT up to 16 MB, multipart above it, one part in memory at a time
+        transfer = TransferConfig(
+            multipart_threshold=16 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, use_threads=False
+        )
+        self.client.upload_fileobj(
+            fh, self.bucket, check_key(key), ExtraArgs={"ContentType": media_type}, Config=transfer
+        )
 
     def get(self, key: str) -> bytes:
         try:
