@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -31,16 +32,7 @@ class LocalStorage:
         return path
 
     def put(self, key: str, data: bytes, media_type: str) -> None:
-        path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)  # readers never see a half-written file
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.put_file(key, io.BytesIO(data), media_type)
 
     def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
         path = self.path_for(key)
