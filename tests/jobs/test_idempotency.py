@@ -95,17 +95,19 @@ def _pending_job(ctx: Context, job_id: str) -> None:
     )
 
 
-def test_keep_extends_only_the_holders_claim(ctx: Context) -> None:
+def test_keep_extends_only_the_holders_claim_and_takes_a_lapsed_one_again(ctx: Context) -> None:
     store = ctx.idempotency
     assert store.claim("k", "job-a", 0.3) is None
     store.keep("k", "job-b", 60)  # not the holder: the short claim still lapses
-    store.keep("other", "job-a", 60)  # no such key: nothing is created
     time.sleep(0.5)
     assert store.claim("k", "job-b", 0.3) is None
     store.keep("k", "job-b", 60)
     time.sleep(0.5)
     assert store.claim("k", "job-c", 60) == "job-b"
-    assert store.claim("other", "job-c", 60) is None
+    assert store.claim("late", "job-d", 0.2) is None
+    time.sleep(0.4)  # the claim lapsed before its job was recorded (a slow request): keep takes it again
+    store.keep("late", "job-d", 60)
+    assert store.claim("late", "job-e", 60) == "job-d"
 
 
 def test_a_key_is_held_briefly_until_its_job_is_recorded_then_for_the_retention(

@@ -6,6 +6,7 @@ threads and processes) and Redis (`SET NX` with the retention as expiry, shared 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,8 @@ from pixmill.db.models import IdempotencyKey
 
 if TYPE_CHECKING:
     import redis
+
+log = logging.getLogger("pixmill.jobs")
 
 _CLAIM_TRIES = 10  # each lost try means the key was released or expired in between: rare, bounded anyway
 
@@ -33,7 +36,9 @@ class IdempotencyStore(Protocol):
         """Free `key` if it still names `job_id` (its job was not recorded, or could not be queued)."""
 
     def keep(self, key: str, job_id: str, ttl_s: float) -> None:
-        """Hold `key` for `job_id` for `ttl_s` seconds from now (its job is recorded: keep it for the retention)."""
+        """Hold `key` for `job_id` for `ttl_s` seconds from now (its job is recorded: keep it for the retention).
+
+        A claim that lapsed meanwhile (recording took longer than the claim) is taken again if still free."""
 
 
 class DatabaseIdempotency:
@@ -66,14 +71,19 @@ class DatabaseIdempotency:
             s.commit()
 
     def keep(self, key: str, job_id: str, ttl_s: float) -> None:
-        expires = datetime.now(UTC) + timedelta(seconds=ttl_s)
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=ttl_s)
         with self.sessions() as s:
-            s.execute(
+            kept = s.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.key == key, IdempotencyKey.job_id == job_id)
                 .values(expires_at=expires)
             )
             s.commit()
+            if kept.rowcount:  # type: ignore[attr-defined]
+                return
+        if self.claim(key, job_id, ttl_s) is not None:
+            log.warning("idempotency key lapsed and was claimed by another request", extra={"job": job_id})
 
 
 # Delete the key only while it still names this job: a later claimant's key is never released by mistake.
@@ -84,10 +94,14 @@ end
 return 0
 """
 
-# Extend the key only while it still names this job.
+# Extend the key while it names this job; take it again if it lapsed and nobody else took it.
 _KEEP = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 end
 return 0
 """
