@@ -192,21 +192,13 @@ def fail_and_notify(settings: Settings, job_id: str, message: str, background: b
 
 
 def _fail_in_database(settings: Settings, job_id: str, message: str) -> None:
-    from datetime import UTC, datetime
-
     from pixmill.db.session import make_engine, make_sessionmaker
-    from pixmill.jobs import repository, states
+    from pixmill.jobs import repository
 
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_sessionmaker(engine)() as s:
-            job = repository.get(s, job_id)
-            if job is None or job.status in states.FINAL:
-                return
-            job.status, job.error, job.finished_at = states.FAILED, message, datetime.now(UTC)
-            if job.webhook_url:
-                job.webhook_status = states.WEBHOOK_PENDING
-            s.commit()
+            repository.mark_failed(s, job_id, message, unfinished_only=True)
     finally:
         engine.dispose()
 

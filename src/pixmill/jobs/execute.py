@@ -194,31 +194,20 @@ def _store_archive(ctx: Context, job_id: str, outputs: list[JobOutput]) -> str:
     return key
 
 
-def _fail(ctx: Context, job_id: str, message: str) -> None:
+def _fail(ctx: Context, job_id: str, message: str, unfinished_only: bool = False) -> bool:
     with ctx.session() as s:
-        job = repository.get(s, job_id)
-        if job is None:
-            return
-        job.status = states.FAILED
-        job.error = message
-        job.finished_at = _now()
-        if job.webhook_url:
-            job.webhook_status = states.WEBHOOK_PENDING
-        s.commit()
+        if not repository.mark_failed(s, job_id, message, unfinished_only=unfinished_only):
+            return False
     snapshots.forget(ctx, job_id)
     emit(ctx.events, job_id, "status", states.FAILED, error=message)
+    return True
 
 
 def fail_job(ctx: Context, job_id: str, message: str) -> bool:
     """Mark a job FAILED from outside its worker (the worker process died, say); a final job is left alone.
 
     Returns whether the job was failed."""
-    with ctx.session() as s:
-        job = repository.get(s, job_id)
-        if job is None or job.status in states.FINAL:
-            return False
-    _fail(ctx, job_id, message)
-    return True
+    return _fail(ctx, job_id, message, unfinished_only=True)
 
 
 def release_job(ctx: Context, job_id: str, reason: str) -> None:

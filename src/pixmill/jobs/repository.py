@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -56,3 +56,16 @@ def undelivered_webhook_ids(session: Session) -> list[str]:
 
 def expired(session: Session, now: datetime) -> Sequence[Job]:
     return session.scalars(select(Job).where(Job.expires_at < now)).all()
+
+
+def mark_failed(session: Session, job_id: str, message: str, *, unfinished_only: bool = False) -> bool:
+    """Set the job FAILED with `message` (its webhook then due) and commit; False when there is no such job, or,
+    with unfinished_only, when it is already final."""
+    job = get_bare(session, job_id)
+    if job is None or (unfinished_only and job.status in states.FINAL):
+        return False
+    job.status, job.error, job.finished_at = states.FAILED, message, datetime.now(UTC)
+    if job.webhook_url:
+        job.webhook_status = states.WEBHOOK_PENDING
+    session.commit()
+    return True
