@@ -52,6 +52,16 @@ def _kill_marked(marker: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _kill(proc: subprocess.Popen[bytes] | None, marker: str) -> None:
+    """SIGKILL the process group `proc` leads and every process still carrying `marker`."""
+    if proc is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    _kill_marked(marker)
+
+
 class PrivateRabbit:
     """A RabbitMQ node of one test, on free 127.0.0.1 ports, its data under `root`; stop() keeps the data."""
 
@@ -150,12 +160,7 @@ class PrivateRabbit:
 
     def kill(self) -> None:
         """SIGKILL every process of this node (whatever is left of it)."""
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
-        _kill_marked(self.node)
+        _kill(self.proc, self.node)
 
     def log_tail(self) -> str:
         parts = [self.log_path.read_text(errors="replace")[-3000:]] if self.log_path.exists() else []
@@ -229,12 +234,7 @@ class PrivateSeaweed:
         _kill_marked(self.marker)
 
     def kill(self) -> None:
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
-        _kill_marked(self.marker)
+        _kill(self.proc, self.marker)
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
