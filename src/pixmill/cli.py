@@ -227,11 +227,33 @@ def list_models() -> None:
     from pixmill.ml.manifest import MANIFEST
     from pixmill.ml.models import status
 
-    models_dir = Settings().resolved_models_dir
+    settings = Settings()
+    models_dir = settings.resolved_models_dir
     typer.echo(f"models directory: {models_dir}  (PIXMILL_MODELS_DIR)")
     for name in MANIFEST:
         st = status(models_dir, name)
         typer.echo(f"{st.state:<10} {name:<18} {st.model.path:<30} used by {', '.join(st.model.used_by)}")
+    typer.echo(f"ML device: {ml_device_line(settings.ml_device)}  (PIXMILL_ML_DEVICE)")
+
+
+def ml_device_line(setting: str) -> str:
+    """Where inference runs for a device setting, and which engine denoise takes there."""
+    from pixmill.imaging.errors import OperationUnavailable
+    from pixmill.ml import dncnn
+    from pixmill.ml.device import resolve
+
+    try:
+        dncnn.require_torch()
+        device = resolve(setting)
+    except OperationUnavailable as exc:
+        return f"{setting}: {exc.message}"
+    if dncnn.engine(device) == "compiled":
+        how = "compiled Winograd kernel (pixmill.ml._winograd)"
+    elif device == "cpu":
+        how = "torch convolutions (the C extension was not built: install with a C compiler for ~3x the speed)"
+    else:
+        how = "torch on the GPU"
+    return f"{setting} -> {device}; denoise runs on {how}"
 
 
 @app.command()

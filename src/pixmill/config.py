@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     ml_workers: int = Field(default=1, ge=1, le=16, description="Processes of the ML pool (models are big).")
+    ml_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="Where ML inference runs: auto takes a CUDA GPU when torch sees one."
+    )
     retention_hours: float = Field(default=24.0, gt=0)
     cleanup_interval_s: float = Field(default=600.0, gt=0)
 
@@ -113,7 +116,11 @@ class Settings(BaseSettings):
     def run_context(self, deadline: float | None = None, palettes: Mapping[str, Any] | None = None) -> RunContext:
         """What a pipeline run may know of this deployment: limits, deadline, models, palettes."""
         return RunContext(
-            limits=self.limits, deadline=deadline, models_dir=self.resolved_models_dir, palettes=palettes or {}
+            limits=self.limits,
+            deadline=deadline,
+            models_dir=self.resolved_models_dir,
+            ml_device=self.ml_device,
+            palettes=palettes or {},
         )
 
     @property

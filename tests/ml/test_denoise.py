@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -75,15 +76,69 @@ def test_the_network_is_read_from_the_state_dict(models_dir: Path, name: str, de
     assert model(models_dir, name) is m  # loaded once per process
 
 
+def plain_forward(state: dict[str, torch.Tensor], noisy: np.ndarray) -> np.ndarray:
+    """noisy - net(noisy) by a plain nn.Sequential in NCHW, for [h, w] or [h, w, c] pixels."""
+    x = torch.from_numpy(noisy.reshape(*noisy.shape[:2], -1)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        return (x - dncnn.build_sequential(state)(x))[0].permute(1, 2, 0).numpy().reshape(noisy.shape)
+
+
+def test_the_compiled_engine_is_built_and_taken_on_the_cpu() -> None:
+    # the test install compiles pixmill.ml._winograd; without it denoise would quietly run ~2x slower
+    assert dncnn.compiled_kernel() is not None
+    assert dncnn.engine("cpu") == "compiled"
+    assert dncnn.engine("cuda") == "torch"
+
+
+@pytest.mark.parametrize("use", ["compiled", "torch"])
 @pytest.mark.parametrize("name", ["dncnn_color_blind", "dncnn_gray_blind"])
-def test_the_fast_path_matches_a_plain_pytorch_forward(models_dir: Path, name: str, colour_crop: np.ndarray) -> None:
+def test_each_engine_matches_a_plain_pytorch_forward(
+    models_dir: Path, name: str, use: dncnn.Engine, colour_crop: np.ndarray
+) -> None:
     clean = colour_crop if name == "dncnn_color_blind" else colour_crop.mean(axis=2)
     noisy = add_noise(clean[:70, :83], 25)  # sizes that are not multiples of the Winograd tile
     state = torch.load(models_dir / "dncnn" / f"{name}.pth", weights_only=True)
-    x = torch.from_numpy(noisy.reshape(*noisy.shape[:2], -1)).permute(2, 0, 1)[None]
-    with torch.no_grad():
-        expected = (x - dncnn.build_sequential(state)(x))[0].permute(1, 2, 0).numpy().reshape(noisy.shape)
-    assert np.abs(dncnn.denoise(model(models_dir, name), noisy) - expected).max() <= 1e-4
+    got = dncnn.denoise(model(models_dir, name), noisy, use=use)
+    assert np.abs(got - plain_forward(state, noisy)).max() <= 1e-4
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (5, 7), (6, 6), (13, 1), (2, 40), (61, 19)])
+def test_the_compiled_engine_handles_any_size(height: int, width: int) -> None:
+    # a random net whose channel counts are not multiples of the kernel's 16 lanes, on awkward image sizes
+    gen = torch.Generator().manual_seed(height * 100 + width)
+    sizes = [2, 20, 37, 2]
+    state = {}
+    for n, (c_in, c_out) in enumerate(itertools.pairwise(sizes)):
+        state[f"model.{2 * n}.weight"] = torch.randn(c_out, c_in, 3, 3, generator=gen) * 0.3
+        state[f"model.{2 * n}.bias"] = torch.randn(c_out, generator=gen) * 0.1
+    noisy = np.random.default_rng(0).random((height, width, 2), dtype=np.float32)
+    got = dncnn.denoise(dncnn.from_state_dict(state), noisy, use="compiled")
+    assert np.abs(got - plain_forward(state, noisy)).max() <= 1e-4
+
+
+def test_the_compiled_engine_gives_the_same_bytes_every_run(models_dir: Path, colour_crop: np.ndarray) -> None:
+    noisy = add_noise(colour_crop, 25)
+    m = model(models_dir, "dncnn_color_blind")
+    first = dncnn.denoise(m, noisy, use="compiled")
+    assert all(dncnn.denoise(m, noisy, use="compiled").tobytes() == first.tobytes() for _ in range(3))
+
+
+def test_the_compiled_kernel_refuses_bad_buffers(models_dir: Path) -> None:
+    kernel = dncnn.compiled_kernel()
+    assert kernel is not None
+    m = model(models_dir, "dncnn_color_blind")
+    biases = [b for _, b in m.convs]
+    x = np.zeros((12, 12, 3), np.float32)
+    with pytest.raises(ValueError, match="out must be"):
+        kernel.forward(x, np.zeros((12, 12, 1), np.float32), m.winograd, biases, 1, 1)
+    with pytest.raises(ValueError, match="c_in the channels before it"):
+        kernel.forward(x[:, :, :1].copy(), np.zeros((12, 12, 1), np.float32), m.winograd, biases, 1, 1)
+    with pytest.raises(TypeError, match="float32"):
+        kernel.forward(x.astype(np.float64), np.zeros_like(x), m.winograd, biases, 1, 1)
+    with pytest.raises(ValueError, match="same number of layers"):
+        kernel.forward(x, np.zeros_like(x), m.winograd, biases[:-1], 1, 1)
+    with pytest.raises(ValueError, match="threads must be"):
+        kernel.forward(x, np.zeros_like(x), m.winograd, biases, 0, 1)
 
 
 def test_denoising_a_noisy_colour_crop_raises_psnr(models_dir: Path, colour_crop: np.ndarray) -> None:
@@ -101,14 +156,28 @@ def test_denoising_a_noisy_grey_crop_raises_psnr(models_dir: Path, grey_crop: np
     assert psnr(np.asarray(out), clean) > psnr(np.asarray(noisy), clean) + 6
 
 
+@pytest.mark.parametrize("use", ["compiled", "torch"])
 @pytest.mark.parametrize("name", ["dncnn_color_blind", "dncnn_gray_blind"])
-def test_tiled_and_whole_image_results_agree(models_dir: Path, testsets: Path, name: str) -> None:
+def test_tiled_and_whole_image_results_agree(models_dir: Path, testsets: Path, name: str, use: dncnn.Engine) -> None:
     clean = crop(testsets / "CBSD68" / "101085.png", size=128)
     noisy = add_noise(clean if name == "dncnn_color_blind" else clean.mean(axis=2), 25)
     m = model(models_dir, name)
-    whole = dncnn.denoise(m, noisy)
-    tiled = dncnn.denoise(m, noisy, tile=40)  # 4 x 4 tiles of 32 px, each read with 24 px around it
+    whole = dncnn.denoise(m, noisy, tile=4096, use=use)
+    tiled = dncnn.denoise(m, noisy, tile=40, use=use)  # tiles of 32 px, each read with 24 px around it
     assert np.abs(tiled - whole).max() * 255 < 0.5
+
+
+def test_the_compiled_engine_cuts_long_runs_of_rows_too(
+    models_dir: Path, testsets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noisy = add_noise(crop(testsets / "CBSD68" / "101085.png", size=128), 25)
+    m = model(models_dir, "dncnn_color_blind")
+    whole = dncnn.denoise(m, noisy, use="compiled")
+    monkeypatch.setattr(dncnn, "STRIP_HEIGHT", 40)
+    checks: list[int] = []
+    cut = dncnn.denoise(m, noisy, tile=64, check=lambda: checks.append(1), use="compiled")
+    assert len(checks) == 4 * 2  # 4 pieces of 32 rows in each of 2 strips, the deadline checked before each
+    assert np.abs(cut - whole).max() * 255 < 0.5
 
 
 def test_a_tile_size_is_accepted_by_the_operation(models_dir: Path, colour_crop: np.ndarray) -> None:

@@ -33,6 +33,7 @@ class RunContext:
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None  # time.monotonic() value
     models_dir: Path | None = None  # where ML operations find their model files
+    ml_device: str = "auto"  # auto | cpu | cuda: where ML inference runs (pixmill.ml.device)
     # Data a deployment stores (drill palettes by name), supplied by the caller for the names the
     # pipeline asks for (Pipeline.palette_names): the core never reads a database.
     palettes: Mapping[str, Any] = field(default_factory=dict)

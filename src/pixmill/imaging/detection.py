@@ -90,7 +90,7 @@ def find(
     if object_model is not None:
         ctx.check_deadline()
         wanted = None if classes is None else [c for c in classes if c != "face"]
-        found += detect_objects(rgb, object_model, min_score, wanted)
+        found += detect_objects(rgb, object_model, min_score, wanted, device=ctx.ml_device)
     return sorted(found, key=sort_key)
 
 

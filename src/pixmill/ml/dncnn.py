@@ -1,26 +1,25 @@
-"""DnCNN denoising (Zhang, Zuo, Chen, Meng, Zhang, "Beyond a Gaussian Denoiser", IEEE TIP 2017) on the CPU.
+"""DnCNN denoising (Zhang, Zuo, Chen, Meng, Zhang, "Beyond a Gaussian Denoiser", IEEE TIP 2017).
 
 The network is rebuilt from its state_dict: a stack of 3x3 convolutions (padding 1, with bias) with a ReLU
 between them; depth and channel counts are read from the keys `model.N.weight`. It predicts the noise, so
 the denoised image is `noisy - net(noisy)`, on float32 pixels in [0, 1] (not clipped).
 
-Speed: every convolution runs as a Winograd F(6x6, 3x3) convolution on channels-last (H, W, C) buffers,
-under `torch.inference_mode()`: 64 multiplications per 6x6 output block and channel pair instead of 324. The
-result matches a plain `nn.Conv2d` stack within a few 1e-6 (float32 rounding). Each layer is cut into bands
-of rows small enough for the CPU cache, and the bands go to one worker thread per CPU, torch itself running
-single-threaded ops (this module sets torch.set_num_threads(1): nothing else in pixmill uses torch). One
-synchronisation per layer instead of one per torch op keeps the speed when other processes load the CPUs,
-where thousands of short multi-threaded ops each wait for a preempted thread. Work buffers are reused
-(fresh large tensors cost page faults). Measured on a shared 2-core CPU, 481x321 colour image
-(bench/denoise_speed.py), alternating rounds: plain `nn.Sequential` (NCHW, no_grad, 2 threads) 1.9-3.5 s
-by the load; channels_last with oneDNN is about 1.5x faster than that, this path 2.2-2.3x (medians; 2.6x
-comparing the fastest rounds). The same Winograd code with 2-thread torch ops was 2.1x when the CPUs were
-otherwise idle but fell to 0.6-1.4x when another process kept a core busy.
+Two engines run it (`engine()` says which one a call gets):
+- compiled (the CPU's): pixmill.ml._winograd, a C extension built at install. Every convolution is a Winograd
+  F(6x6, 3x3) product (64 multiplications per 6x6 output block and channel pair instead of 324), its
+  transforms, matrix products, bias and ReLU fused per group of tiles so the data stays in the core's cache.
+  The image streams through all the layers in stripes of rows: each layer keeps only the few rows the next
+  one still needs, so memory is bounded by the width, not the height. One thread per CPU shares each layer.
+  The results match a plain `nn.Conv2d` stack within a few 1e-6 (float32 rounding), and are the same from
+  run to run (each tile's arithmetic does not depend on which thread does it).
+- torch: the same weights as `nn.Sequential` under inference mode, on a CUDA GPU when one is asked for
+  (pixmill.ml.device), or on the CPU in channels-last layout where the C extension could not be built.
 
-Large images are processed in square tiles, each computed with MARGIN pixels of context on every side and
-only its central part kept. The receptive field of 20 convolutions reaches 20 px, so with a margin of 24 (or
-depth + 4 for a deeper network) the kept part is what the whole image gives (up to float rounding), and
-memory stays bounded by the tile.
+Images are processed in tiles, each computed with `margin` pixels of context on every side and only its central
+part kept: the receptive field of 20 convolutions reaches 20 px, so with a margin of 24 (or depth + 4 for a
+deeper network) the kept part is what the whole image gives, up to float rounding. The compiled engine streams
+rows, so it cuts columns (DEFAULT_STRIP wide) and only long runs of rows (STRIP_HEIGHT, for the deadline
+checks between tiles); torch cuts squares (DEFAULT_TILE).
 
 torch is imported inside the functions: the rest of pixmill imports without the `ml` extra.
 """
@@ -31,17 +30,17 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
 from math import prod
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pixmill.imaging.errors import OperationUnavailable
+from pixmill.ml.device import Device
 
 if TYPE_CHECKING:
     import torch
@@ -50,16 +49,21 @@ if TYPE_CHECKING:
 ML_EXTRA_MESSAGE = "denoise needs the ml extra: pip install 'pixmill[ml]'"
 
 MARGIN = 24  # px of context read around every tile (the receptive field of 20 layers reaches 20 px)
-DEFAULT_TILE = 768  # side of the square each tile outputs: two 816x816x64 float32 buffers, about 340 MB
+DEFAULT_TILE = 768  # torch: side of the square each tile outputs (two 816x816x64 float32 activations, 340 MB)
+DEFAULT_STRIP = 1024  # compiled: width of the column strips (about 30 MB of buffers for DnCNN)
+STRIP_HEIGHT = 2048  # compiled: rows of a strip's piece, so the deadline is checked every 2 MP or so
+STRIPE_ROWS = 1  # compiled: rows of 6x6 tiles each layer makes per step
 
-# Winograd F(M x M, 3 x 3): each tile of N x N inputs gives M x M outputs. The interpolation points are
-# the usual well-conditioned ones (0, ±1, ±2, ±1/2 and infinity).
+# Winograd F(M x M, 3 x 3): each tile of N x N inputs gives M x M outputs. The interpolation points are the
+# usual well-conditioned ones (0, ±1, ±2, ±1/2 and infinity); _winograd.c writes its transforms out for them.
 _M = 6
 _N = _M + 2
 _POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
-_BAND_TILES = 120  # Winograd tiles per band: a band's work buffers (about 2 MB) stay in the cache
+_LANES = 16  # the C kernel's vector width: output channels are padded to a multiple of it
 
 _KEY = re.compile(r"model\.(\d+)\.(weight|bias)")
+
+Engine = Literal["compiled", "torch"]
 
 
 def require_torch() -> None:
@@ -68,6 +72,20 @@ def require_torch() -> None:
         import torch  # noqa: F401
     except ImportError as exc:
         raise OperationUnavailable(ML_EXTRA_MESSAGE) from exc
+
+
+def compiled_kernel() -> ModuleType | None:
+    """The C extension, or None where it was not built (no C compiler at install)."""
+    try:
+        from pixmill.ml import _winograd
+    except ImportError:
+        return None
+    return _winograd
+
+
+def engine(device: Device = "cpu") -> Engine:
+    """The engine a denoise call on `device` gets."""
+    return "compiled" if device == "cpu" and compiled_kernel() is not None else "torch"
 
 
 def _poly(roots: list[Fraction]) -> list[Fraction]:
@@ -101,26 +119,27 @@ def winograd_matrices(m: int = _M, points: tuple[Fraction, ...] = _POINTS) -> tu
     return at, g, bt
 
 
-@cache
-def _transforms() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """AT, BT as float32 tensors, G as float64, and the index of the point 1 (whose AT column is all ones)."""
-    import torch
+def winograd_weights(weight: np.ndarray) -> np.ndarray:
+    """A [out, in, 3, 3] kernel in the Winograd domain, as the C kernel takes it: [64, in, out rounded up to 16].
 
-    at, g, bt = winograd_matrices()
-    return (
-        torch.from_numpy(at).float(),
-        torch.from_numpy(bt).float(),
-        torch.from_numpy(g),
-        _POINTS.index(Fraction(1)),
-    )
+    Point q * 8 + p (p: the row point, q: the column point) holds G w G^T, computed in float64.
+    """
+    _, g, _ = winograd_matrices()
+    out_ch, in_ch = weight.shape[:2]
+    u = np.einsum("pr,ocrs,qs->qpco", g, weight.astype(np.float64), g).reshape(_N * _N, in_ch, out_ch)
+    padded = np.zeros((_N * _N, in_ch, -(-out_ch // _LANES) * _LANES), dtype=np.float32)
+    padded[:, :, :out_ch] = u
+    return padded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DnCNN:
-    """A loaded DnCNN: its convolutions in order and their Winograd-domain weights."""
+    """A loaded DnCNN: its convolutions in order and, for the compiled engine, their Winograd-domain weights."""
 
-    convs: tuple[tuple[torch.Tensor, torch.Tensor], ...]  # (weight [out, in, 3, 3], bias [out]) per layer
-    winograd: tuple[torch.Tensor, ...]  # per layer [N*N, in, out]: G w G^T for every (column, row) point pair
+    convs: tuple[tuple[np.ndarray, np.ndarray], ...]  # (weight [out, in, 3, 3], bias [out]) per layer, float32
+    winograd: tuple[np.ndarray, ...]  # per layer, winograd_weights(weight)
+    # nn.Sequential per torch device, built when first used there
+    _modules: dict[str, nn.Sequential] = field(default_factory=dict, repr=False)
 
     @property
     def depth(self) -> int:
@@ -139,6 +158,23 @@ class DnCNN:
     def margin(self) -> int:
         """Pixels of context a tile needs on every side: more than the receptive field's reach (depth px)."""
         return max(MARGIN, self.depth + 4)
+
+    def sequential(self, device: str) -> nn.Sequential:
+        """The network as nn.Sequential on `device` (built once per device)."""
+        with _lock:
+            module = self._modules.get(device)
+            if module is None:
+                import torch
+
+                state = {}
+                for n, (weight, bias) in enumerate(self.convs):
+                    state[f"model.{2 * n}.weight"] = torch.from_numpy(weight)
+                    state[f"model.{2 * n}.bias"] = torch.from_numpy(bias)
+                module = build_sequential(state).to(device)
+                if device == "cpu":
+                    module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+                self._modules[device] = module
+        return module
 
 
 def conv_layers(state_dict: Mapping[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -183,33 +219,26 @@ def build_sequential(state_dict: Mapping[str, torch.Tensor]) -> nn.Sequential:
         modules.append(conv)
         if n < len(layers) - 1:
             modules.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*modules).eval()
+    return nn.Sequential(*modules).eval().requires_grad_(False)
 
 
 def from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> DnCNN:
     """A DnCNN from its state_dict, with its Winograd-domain weights computed once (in float64)."""
-    import torch
-
-    _, _, g, _ = _transforms()
-    layers = conv_layers(state_dict)
-    winograd = []
-    for weight, _bias in layers:
-        # u[q, p, c, o] = sum_rs G[p, r] w[o, c, r, s] G[q, s]: p runs over rows, q over columns
-        u = torch.einsum("pr,ocrs,qs->qpco", g, weight.double(), g)
-        winograd.append(u.reshape(_N * _N, weight.shape[1], weight.shape[0]).float().contiguous())
-    return DnCNN(tuple(layers), tuple(winograd))
+    convs = tuple((w.numpy().copy(), b.numpy().copy()) for w, b in conv_layers(state_dict))
+    return DnCNN(convs, tuple(winograd_weights(w) for w, _ in convs))
 
 
 _cache: dict[str, DnCNN] = {}
-_cache_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+# Guards the caches; also makes compiled forwards run one at a time per process: each uses every CPU, so two at
+# once would only fight over them.
+_lock = threading.Lock()
+_forward_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    """A forked child (a prefork worker) has none of the parent's threads: start its own pool when needed."""
-    global _pool, _cache_lock
-    _pool = None
-    _cache_lock = threading.Lock()
+    """A forked child (a prefork worker) must not inherit a lock some thread of the parent held."""
+    global _lock, _forward_lock
+    _lock, _forward_lock = threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -221,142 +250,19 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _workers() -> ThreadPoolExecutor:
-    """The process's band workers, one per CPU, shared by every call: concurrent denoise jobs queue for the
-    CPUs instead of oversubscribing them."""
-    global _pool
-    with _cache_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=cpu_count(), thread_name_prefix="dncnn")
-        return _pool
-
-
 def load_model(path: Path) -> DnCNN:
     """The DnCNN stored at `path` (a state_dict), loaded once per process and path."""
     require_torch()
     import torch
 
     key = str(Path(path).resolve())
-    with _cache_lock:
+    with _lock:
         model = _cache.get(key)
-        if model is None:
-            state = torch.load(key, map_location="cpu", weights_only=True)
-            model = _cache[key] = from_state_dict(state)
+    if model is None:
+        loaded = from_state_dict(torch.load(key, map_location="cpu", weights_only=True))
+        with _lock:
+            model = _cache.setdefault(key, loaded)
     return model
-
-
-class _Buffers:
-    """Flat float32 buffers reused across layers and tiles; views of any shape are cut from them."""
-
-    def __init__(self) -> None:
-        self._store: dict[str, torch.Tensor] = {}
-
-    def take(self, name: str, *shape: int) -> torch.Tensor:
-        import torch
-
-        size = prod(shape)
-        buf = self._store.get(name)
-        if buf is None or buf.numel() < size:
-            buf = self._store[name] = torch.empty(size, dtype=torch.float32)
-        return buf[:size].view(*shape)
-
-
-class _Runner:
-    """Runs one model on tiles, reusing its buffers from tile to tile; bands of rows go to the workers."""
-
-    def __init__(self, model: DnCNN, pool: ThreadPoolExecutor, workers: int) -> None:
-        self.model = model
-        self.pool = pool
-        self.workers = workers
-        self.buffers = _Buffers()  # the activations, shared by the workers
-        self.scratch = [_Buffers() for _ in range(self.workers)]  # each worker's transform buffers
-        _transforms()  # built once, here, rather than by two workers at once
-
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        """net(x) for x [h, w, channels]: a view [h, w, channels] into this runner's buffers."""
-        h, w, channels = x.shape
-        th, tw = -(-h // _M), -(-w // _M)
-        hp, wp = _M * th + 2, _M * tw + 2  # zero border of 1, and room for whole tiles
-        stores = ("a", "b")
-        src = self.buffers.take(stores[0], hp, wp, channels)
-        src.zero_()
-        src[1 : h + 1, 1 : w + 1].copy_(x)
-        last = self.model.depth - 1
-        for n in range(self.model.depth):
-            out_ch = int(self.model.convs[n][0].shape[0])
-            dst = self.buffers.take(stores[(n + 1) % 2], hp, wp, out_ch)
-            self._layer(src, dst, n, h, w, relu=n < last)
-            src = dst
-        return src[1 : h + 1, 1 : w + 1]
-
-    def _layer(self, src: torch.Tensor, dst: torch.Tensor, layer: int, h: int, w: int, relu: bool) -> None:
-        """dst = conv(src) (+ ReLU) for zero-bordered [hp, wp, C] buffers; dst's border is left zero."""
-        th, tw = (src.shape[0] - 2) // _M, (src.shape[1] - 2) // _M
-        band = max(1, min(th, round(_BAND_TILES / tw), -(-th // self.workers)))
-        starts = list(range(0, th, band))
-        dst[0].zero_()
-        dst[:, 0].zero_()
-
-        pending = iter(starts)  # taken band by band: a worker slowed down by other load takes fewer
-        lock = threading.Lock()
-
-        def work(k: int) -> None:
-            import torch
-
-            with torch.inference_mode():
-                while True:
-                    with lock:
-                        t0 = next(pending, None)
-                    if t0 is None:
-                        return
-                    self._band(src, dst, layer, t0, min(band, th - t0), relu, self.scratch[k])
-
-        for done in self.pool.map(work, range(min(self.workers, len(starts)))):
-            assert done is None
-        dst[h + 1 :].zero_()  # whole tiles overshoot the image: restore the zero border
-        dst[:, w + 1 :].zero_()
-
-    def _band(
-        self, src: torch.Tensor, dst: torch.Tensor, layer: int, t0: int, tb: int, relu: bool, scratch: _Buffers
-    ) -> None:
-        """Rows of Winograd tiles t0 .. t0 + tb - 1 of one layer."""
-        import torch
-
-        at, bt, _, one = _transforms()
-        m, n = _M, _N
-        _, wp, c_in = src.shape
-        c_out = dst.shape[2]
-        tw = (wp - 2) // m
-        r = tb * tw
-        row = wp * c_in  # stride of one image row in src
-        flat = src.view(-1)
-        take = scratch.take
-        # rows: s1[ti, p, x, c] = sum_a BT[p, a] src[m*ti + a, x, c]  (overlapping row windows, no copy)
-        windows = flat.as_strided((tb, n, row), (m * row, row, 1), flat.storage_offset() + m * t0 * row)
-        s1 = take("s1", tb, n, row)
-        torch.matmul(bt, windows, out=s1)
-        # gather the column windows: g[b, p, ti, tj, c] = s1[ti, p, m*tj + b, c]
-        g = take("g", n, n, tb, tw, c_in)
-        g.copy_(s1.as_strided((n, n, tb, tw, c_in), (c_in, row, n * row, m * c_in, 1)))
-        # columns: v[q, p, ti, tj, c] = sum_b BT[q, b] g[b, p, ti, tj, c]
-        v = take("v", n, n * r * c_in)
-        torch.mm(bt, g.view(n, -1), out=v)
-        # one matrix product per (q, p) point pair: [r, c_in] @ [c_in, c_out]
-        products = take("m", n * n, r, c_out)
-        torch.bmm(v.view(n * n, r, c_in), self.model.winograd[layer], out=products)
-        # AT's column for the point 1 is all ones: the bias added there reaches every output pixel
-        products[one * n + one].add_(self.model.convs[layer][1])
-        # back to pixels: y[j, i, ti, tj, o] = sum_qp AT[j, q] AT[i, p] products[q, p, ti, tj, o]
-        z = take("z", m, n * r * c_out)
-        torch.mm(at, products.view(n, -1), out=z)
-        y = take("y", m, m, r * c_out)
-        torch.matmul(at, z.view(m, n, r * c_out), out=y)
-        pixels = y.view(m, m, tb, tw, c_out).permute(2, 1, 3, 0, 4)  # [ti, i, tj, j, o]
-        target = dst[1 + m * t0 : 1 + m * (t0 + tb), 1 : 1 + m * tw].unflatten(1, (tw, m)).unflatten(0, (tb, m))
-        if relu:
-            torch.clamp_min(pixels, 0.0, out=target)
-        else:
-            target.copy_(pixels)
 
 
 def _spans(size: int, tile: int) -> list[tuple[int, int]]:
@@ -366,41 +272,78 @@ def _spans(size: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(size, start + step)) for start in range(0, size, step)]
 
 
+def _compiled_residual(model: DnCNN, x: np.ndarray) -> np.ndarray:
+    """net(x) for x [h, w, channels] on the CPU, with the C kernel."""
+    kernel = compiled_kernel()
+    assert kernel is not None
+    out = np.empty_like(x)
+    biases = [bias for _, bias in model.convs]
+    # no more threads than a stripe has chunks of tiles to share (nor than the kernel takes)
+    tiles = -(-x.shape[1] // _M) * STRIPE_ROWS
+    chunks = -(-tiles // kernel.CHUNK_TILES)
+    with _forward_lock:
+        kernel.forward(x, out, model.winograd, biases, max(1, min(cpu_count(), chunks, 64)), STRIPE_ROWS)
+    return out
+
+
+def _torch_residual(model: DnCNN, x: np.ndarray, device: str) -> np.ndarray:
+    """net(x) for x [h, w, channels] with torch on `device`."""
+    import torch
+
+    net = model.sequential(device)
+    tensor = torch.from_numpy(x).permute(2, 0, 1)[None]  # NCHW view of the channels-last pixels
+    with torch.inference_mode():
+        if device == "cpu":
+            if torch.get_num_threads() != cpu_count():
+                torch.set_num_threads(cpu_count())
+            result = net(tensor.contiguous(memory_format=torch.channels_last))
+        else:
+            result = net(tensor.to(device))
+        return result[0].permute(1, 2, 0).to("cpu").numpy()
+
+
 def denoise(
-    model: DnCNN, image: np.ndarray, tile: int | None = None, check: Callable[[], None] | None = None
+    model: DnCNN,
+    image: np.ndarray,
+    tile: int | None = None,
+    check: Callable[[], None] | None = None,
+    device: Device = "cpu",
+    use: Engine | None = None,
 ) -> np.ndarray:
     """`image - net(image)` for float pixels in [0, 1] (not clipped), [h, w] or [h, w, channels].
 
-    The image is processed in tiles whose central part (at most `tile` px square, DEFAULT_TILE by default)
-    is kept; `check` is called before every tile (a deadline check, say).
+    The image is processed in tiles whose central part (at most `tile` px: the strip width on the compiled
+    engine, DEFAULT_STRIP by default; the square's side on torch, DEFAULT_TILE) is kept; `check` is called
+    before every tile (a deadline check, say). `use` picks the engine (default: `engine(device)`).
     """
     require_torch()
-    import torch
-
     pixels = np.asarray(image, dtype=np.float32)
     flat = pixels.ndim == 2
     if flat:
         pixels = pixels[:, :, None]
     if pixels.ndim != 3 or pixels.shape[2] != model.channels:
         raise ValueError(f"this model takes images with {model.channels} channel(s), got shape {image.shape}")
-    side = tile or DEFAULT_TILE
-    if side < 1:
+    if tile is not None and tile < 1:
         raise ValueError("tile must be at least 1 px")
+    chosen = use or engine(device)
+    if chosen == "compiled" and (device != "cpu" or compiled_kernel() is None):
+        raise OperationUnavailable("the compiled DnCNN engine runs on the CPU and needs pixmill's C extension")
     h, w, _ = pixels.shape
     out = np.empty_like(pixels)
-    x = torch.from_numpy(np.ascontiguousarray(pixels))
-    result = torch.from_numpy(out)
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)  # single-threaded ops; the parallelism is one band worker per CPU
-    runner = _Runner(model, _workers(), cpu_count())
-    with torch.inference_mode():
-        for y0, y1 in _spans(h, side):
-            for x0, x1 in _spans(w, side):
-                if check is not None:
-                    check()
-                a0, a1 = max(0, y0 - model.margin), min(h, y1 + model.margin)
-                b0, b1 = max(0, x0 - model.margin), min(w, x1 + model.margin)
-                noise = runner.residual(x[a0:a1, b0:b1])
-                core = noise[y0 - a0 : y1 - a0, x0 - b0 : x1 - b0]
-                torch.sub(x[y0:y1, x0:x1], core, out=result[y0:y1, x0:x1])
+    if chosen == "compiled":
+        rows, columns = _spans(h, STRIP_HEIGHT), _spans(w, tile or DEFAULT_STRIP)
+    else:
+        rows, columns = _spans(h, tile or DEFAULT_TILE), _spans(w, tile or DEFAULT_TILE)
+    for y0, y1 in rows:
+        for x0, x1 in columns:
+            if check is not None:
+                check()
+            a0, a1 = max(0, y0 - model.margin), min(h, y1 + model.margin)
+            b0, b1 = max(0, x0 - model.margin), min(w, x1 + model.margin)
+            window = np.ascontiguousarray(pixels[a0:a1, b0:b1])
+            if chosen == "compiled":
+                noise = _compiled_residual(model, window)
+            else:
+                noise = _torch_residual(model, window, device)
+            np.subtract(pixels[y0:y1, x0:x1], noise[y0 - a0 : y1 - a0, x0 - b0 : x1 - b0], out=out[y0:y1, x0:x1])
     return out[:, :, 0] if flat else out

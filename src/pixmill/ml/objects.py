@@ -19,6 +19,7 @@ import numpy as np
 
 from pixmill.imaging.errors import OperationUnavailable
 from pixmill.ml.detections import Detection, clip_box, sort_key
+from pixmill.ml.device import onnx_providers
 from pixmill.ml.faces import import_cv2
 
 INPUT_SIZE = 416
@@ -111,7 +112,7 @@ COCO_CLASSES = (
     "toothbrush",
 )
 
-_sessions: dict[str, Any] = {}
+_sessions: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
 
@@ -124,9 +125,10 @@ def _onnxruntime() -> Any:
         ) from None
 
 
-def session(model: Path) -> Any:
-    """The process's one inference session for `model` (an InferenceSession runs safely from several threads)."""
-    key = str(model)
+def session(model: Path, device: str = "cpu") -> Any:
+    """The process's one inference session for `model` on the device setting `device` (auto, cpu or cuda; an
+    InferenceSession runs safely from several threads)."""
+    key = (str(model), device)
     with _lock:
         if key not in _sessions:
             ort = _onnxruntime()
@@ -135,7 +137,8 @@ def session(model: Path) -> Any:
             options.inter_op_num_threads = 1
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.log_severity_level = 3
-            _sessions[key] = ort.InferenceSession(key, sess_options=options, providers=["CPUExecutionProvider"])
+            providers = onnx_providers(device, ort.get_available_providers())
+            _sessions[key] = ort.InferenceSession(key[0], sess_options=options, providers=providers)
         return _sessions[key]
 
 
@@ -225,6 +228,7 @@ def detect_objects(
     min_score: float = 0.5,
     classes: Collection[str] | None = None,
     iou_threshold: float = IOU_THRESHOLD,
+    device: str = "cpu",
 ) -> list[Detection]:
     """COCO objects in an RGB uint8 array (height x width x 3) scoring at least `min_score` (objectness x class
     score), only `classes` when given, best first."""
@@ -232,7 +236,7 @@ def detect_objects(
         raise ValueError(f"expected an RGB uint8 array of shape (height, width, 3), not {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[:2]
     tensor, ratio = letterbox(rgb)
-    sess = session(model)
+    sess = session(model, device)
     (raw,) = sess.run(None, {sess.get_inputs()[0].name: tensor})
     pred = decode(raw[0])
     class_scores = pred[:, 5:] * pred[:, 4:5]

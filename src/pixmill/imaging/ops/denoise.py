@@ -25,6 +25,7 @@ from pixmill.imaging.channels import join_alpha, split_alpha
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import dncnn
+from pixmill.ml.device import resolve
 from pixmill.ml.models import require
 
 ModelName = Literal["auto", "color_blind", "gray_blind", "dncnn_15", "dncnn_25", "dncnn_50"]
@@ -51,8 +52,9 @@ class DenoiseParams(Params):
         default=None,
         ge=32,
         le=8192,
-        description=f"Side in px of the square each tile outputs (each reads {dncnn.MARGIN} px more on every "
-        f"side); bounds memory. Default {dncnn.DEFAULT_TILE}.",
+        description=f"Largest tile in px (each reads {dncnn.MARGIN} px more on every side); bounds memory. The "
+        f"CPU engine streams rows and cuts only columns (default {dncnn.DEFAULT_STRIP} wide); torch, on a GPU, "
+        f"cuts squares (default {dncnn.DEFAULT_TILE}).",
     )
 
 
@@ -68,10 +70,13 @@ def model_for(p: DenoiseParams, grey: bool) -> str:
 
 def denoise_pixels(model: dncnn.DnCNN, pixels: np.ndarray, tile: int | None, ctx: RunContext) -> np.ndarray:
     """Denoised float pixels, [h, w] (grey) or [h, w, 3] (colour); a grayscale model does colour channel by channel."""
+    device = resolve(ctx.ml_device)
     if pixels.ndim == 3 and model.channels == 1:
-        channels = [dncnn.denoise(model, pixels[:, :, c], tile, ctx.check_deadline) for c in range(pixels.shape[2])]
+        channels = [
+            dncnn.denoise(model, pixels[:, :, c], tile, ctx.check_deadline, device) for c in range(pixels.shape[2])
+        ]
         return np.stack(channels, axis=2)
-    return dncnn.denoise(model, pixels, tile, ctx.check_deadline)
+    return dncnn.denoise(model, pixels, tile, ctx.check_deadline, device)
 
 
 def to_8bit(pixels: np.ndarray) -> np.ndarray:
