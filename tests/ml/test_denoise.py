@@ -123,6 +123,21 @@ def test_the_compiled_engine_gives_the_same_bytes_every_run(models_dir: Path, co
     assert all(dncnn.denoise(m, noisy, use="compiled").tobytes() == first.tobytes() for _ in range(3))
 
 
+def test_the_compiled_kernel_gives_the_same_bytes_on_any_number_of_threads(models_dir: Path, testsets: Path) -> None:
+    # more threads than CPUs: they get preempted mid-chunk, so others take over their chunks and both write
+    kernel = dncnn.compiled_kernel()
+    assert kernel is not None
+    m = model(models_dir, "dncnn_color_blind")
+    x = add_noise(crop(testsets / "CBSD68" / "101085.png", size=160, left=0, top=0), 25)
+    biases = [b for _, b in m.convs]
+    outputs = []
+    for threads, stripe in [(1, 1), (2, 1), (9, 1), (16, 3)]:
+        out = np.empty_like(x)
+        kernel.forward(x, out, m.winograd, biases, threads, stripe)
+        outputs.append(out.tobytes())
+    assert len(set(outputs)) == 1
+
+
 def test_the_compiled_kernel_refuses_bad_buffers(models_dir: Path) -> None:
     kernel = dncnn.compiled_kernel()
     assert kernel is not None

@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define M 6
 #define N 8
@@ -224,10 +225,18 @@ CLONES static void conv_tiles(const float *src, Py_ssize_t wp, Py_ssize_t c_in, 
  * [k S - l - 1, k S - l + S + 1) at step k: each step, every layer makes the next S rows of its output, one row
  * behind the layer before it, so what a layer reads was written moments before by the layer below and is still
  * in the cache, and no layer's whole output is ever held. The two rows a layer's next stripe shares with this
- * one are carried to the top of its buffer at the start of each step. The threads share each layer's tiles
- * (taken CHUNK at a time from an atomic counter) and meet at a barrier after each layer. */
+ * one are carried to the top of its buffer between steps.
+ *
+ * The threads share each layer's tiles, CHUNK at a time, and meet at a barrier only between steps. Within a
+ * step a layer may start once every chunk of the layer below is done; a thread that finds a chunk claimed but
+ * not done after three times what its own last chunk of that layer took computes it itself: on a busy machine
+ * the thread holding it may have been preempted for milliseconds. Both then write the same values (the same arithmetic on the same inputs) into a
+ * buffer that nobody writes anything else into before the next barrier, so the result does not depend on who
+ * wins, and the late thread finds the rest of the step done. */
 
 #define CHUNK GROUP
+#define STRAGGLER_MIN_NS 100000 /* the least a thread waits for another's chunk */
+#define MAX_LAYERS 64
 
 typedef struct {
     const float *u, *bias;
@@ -241,12 +250,13 @@ typedef struct {
 typedef struct {
     const float *x; /* [h][w][c0] */
     float *out;     /* [h][w][c_last] */
-    Py_ssize_t h, w, tw, wp, ts, depth, steps;
+    Py_ssize_t h, w, tw, wp, ts, depth, steps, chunks;
     const Layer *layers;
     float **bufs;     /* depth + 1 buffers [ts * 6 + 2][wp][channels] */
     float **scratch;  /* one per thread */
     int threads;
-    atomic_long next[2]; /* the next tile to take, for even and odd layer steps */
+    atomic_long *next;   /* per layer: the next chunk of this step to claim */
+    atomic_uchar *done;  /* per layer and chunk: whether this step's chunk is written */
     Barrier barrier;
 } Net;
 
@@ -256,20 +266,10 @@ static void cpu_relax(void) {
 #endif
 }
 
-/* A spinning barrier that yields the CPU after a while (a preempted peer can take milliseconds). */
-static void barrier_wait(Barrier *b) {
-    const int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == atomic_load(&b->n) - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
-        return;
-    }
-    for (int spins = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spins++) {
-        if (spins < 2000)
-            cpu_relax();
-        else
-            sched_yield();
-    }
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 static Py_ssize_t rows_of(const Net *net) { return M * net->ts + 2; }
@@ -287,8 +287,8 @@ static void live_rows(const Net *net, Py_ssize_t k, Py_ssize_t l, Py_ssize_t *lo
 }
 
 /* Between steps, on one thread: the last layer's rows of step k - 1 to the output, the image's rows of step k
- * into the first buffer, the carried rows of every other buffer, and zeros for the stripe rows no tile
- * writes. */
+ * into the first buffer, the carried rows of every other buffer, zeros for the stripe rows no tile writes,
+ * and the chunk counters and flags cleared. */
 static void between_steps(Net *net, Py_ssize_t k) {
     const Py_ssize_t hp = rows_of(net), s = M * net->ts, wp = net->wp, w = net->w, depth = net->depth;
     const Py_ssize_t c0 = net->layers[0].c_in, c_last = net->layers[depth - 1].c_out;
@@ -323,36 +323,77 @@ static void between_steps(Net *net, Py_ssize_t k) {
             memset(b + 2 * row, 0, (size_t)(M * lo * row) * sizeof(float));
         if (hi < net->ts)
             memset(b + (2 + M * hi) * row, 0, (size_t)(M * (net->ts - hi) * row) * sizeof(float));
+        atomic_store_explicit(&net->next[l], 0, memory_order_relaxed);
+        for (Py_ssize_t i = 0; i < net->chunks; i++)
+            atomic_store_explicit(&net->done[l * net->chunks + i], 0, memory_order_relaxed);
     }
+}
+
+/* A barrier whose last arriver runs between_steps(k) before it lets the others go. Waiting spins a while, then
+ * yields the CPU (a preempted peer can take milliseconds). */
+static void step_barrier(Net *net, Py_ssize_t k) {
+    Barrier *b = &net->barrier;
+    const int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == atomic_load(&b->n) - 1) {
+        between_steps(net, k);
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spins++) {
+        if (spins < 2000)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+/* Chunk i of layer l at step k: tiles first + CHUNK i .. (at most CHUNK of them, none past end); returns the
+ * nanoseconds it took. */
+static long long run_chunk(Net *net, Py_ssize_t k, Py_ssize_t l, Py_ssize_t first, Py_ssize_t end, Py_ssize_t i,
+                           float *scratch) {
+    const long long start = now_ns();
+    const Layer *layer = &net->layers[l];
+    const Py_ssize_t k0 = first + i * CHUNK, r = end - k0 < CHUNK ? end - k0 : CHUNK;
+    conv_tiles(net->bufs[l], net->wp, layer->c_in, net->bufs[l + 1] + net->wp * layer->c_out, layer->c_out,
+               layer->u, layer->o_pad, layer->bias, scratch, k0, r, k * M * net->ts - l, net->h, net->w,
+               l < net->depth - 1);
+    atomic_store_explicit(&net->done[l * net->chunks + i], 1, memory_order_release);
+    return now_ns() - start;
 }
 
 static void run_thread(Net *net, int index) {
     float *scratch = net->scratch[index];
-    const Py_ssize_t s = M * net->ts;
+    long long chunk_ns[MAX_LAYERS] = {0}; /* what this thread's last chunk of each layer took */
     for (Py_ssize_t k = 0; k <= net->steps; k++) {
-        if (index == 0)
-            between_steps(net, k);
-        barrier_wait(&net->barrier);
+        step_barrier(net, k);
         if (k == net->steps)
             return;
         for (Py_ssize_t l = 0; l < net->depth; l++) {
-            const Py_ssize_t step = k * net->depth + l; /* layer steps alternate between the two counters */
-            if (index == 0) /* the other counter's last users passed the barrier before this step */
-                atomic_store_explicit(&net->next[(step + 1) % 2], 0, memory_order_relaxed);
-            const Layer *layer = &net->layers[l];
             Py_ssize_t lo, hi;
             live_rows(net, k, l, &lo, &hi);
-            const Py_ssize_t first = lo * net->tw, end = hi * net->tw;
-            const Py_ssize_t row = net->wp * layer->c_out;
+            const Py_ssize_t first = lo * net->tw, end = hi * net->tw, count = (end - first + CHUNK - 1) / CHUNK;
             for (;;) {
-                const Py_ssize_t k0 = first + atomic_fetch_add_explicit(&net->next[step % 2], CHUNK, memory_order_relaxed);
-                if (k0 >= end)
+                const Py_ssize_t i = atomic_fetch_add_explicit(&net->next[l], 1, memory_order_relaxed);
+                if (i >= count)
                     break;
-                const Py_ssize_t r = end - k0 < CHUNK ? end - k0 : CHUNK;
-                conv_tiles(net->bufs[l], net->wp, layer->c_in, net->bufs[l + 1] + row, layer->c_out, layer->u,
-                           layer->o_pad, layer->bias, scratch, k0, r, k * s - l, net->h, net->w, l < net->depth - 1);
+                chunk_ns[l] = run_chunk(net, k, l, first, end, i, scratch);
             }
-            barrier_wait(&net->barrier);
+            /* every chunk of this layer must be written before the next layer reads them */
+            for (Py_ssize_t i = 0; i < count; i++) {
+                atomic_uchar *flag = &net->done[l * net->chunks + i];
+                if (atomic_load_explicit(flag, memory_order_acquire))
+                    continue;
+                const long long since = now_ns();
+                const long long patience = 3 * chunk_ns[l] > STRAGGLER_MIN_NS ? 3 * chunk_ns[l] : STRAGGLER_MIN_NS;
+                for (int spins = 1; !atomic_load_explicit(flag, memory_order_acquire); spins++) {
+                    cpu_relax();
+                    if (spins % 64 == 0 && now_ns() - since > patience) {
+                        run_chunk(net, k, l, first, end, i, scratch);
+                        break;
+                    }
+                }
+            }
         }
     }
 }
@@ -376,7 +417,9 @@ static int forward(Net *net) {
     ThreadArg args[64];
     net->bufs = calloc((size_t)(depth + 1), sizeof(float *));
     net->scratch = calloc((size_t)net->threads, sizeof(float *));
-    if (!net->bufs || !net->scratch)
+    net->next = calloc((size_t)depth, sizeof(atomic_long));
+    net->done = calloc((size_t)(depth * net->chunks), sizeof(atomic_uchar));
+    if (!net->bufs || !net->scratch || !net->next || !net->done)
         goto done;
     Py_ssize_t widest_in = 0, widest_out = 0;
     for (Py_ssize_t l = 0; l <= depth; l++) {
@@ -394,8 +437,6 @@ static int forward(Net *net) {
         if (!net->scratch[t])
             goto done;
     }
-    atomic_init(&net->next[0], 0);
-    atomic_init(&net->next[1], 0);
     atomic_init(&net->barrier.arrived, 0);
     atomic_init(&net->barrier.phase, 0);
     atomic_init(&net->barrier.n, net->threads);
@@ -421,6 +462,8 @@ done:
             free(net->scratch[t]);
     free(net->bufs);
     free(net->scratch);
+    free(net->next);
+    free(net->done);
     return status;
 }
 
@@ -444,8 +487,6 @@ PyDoc_STRVAR(forward_doc,
              "float32; weights[l] is layer l's [64, c_in, c_out rounded up to 16] Winograd-domain weights, "
              "biases[l] its [c_out] bias. threads share the work; stripe is the tile rows (6 px each) a step "
              "makes.");
-
-#define MAX_LAYERS 64
 
 static PyObject *py_forward(PyObject *self, PyObject *args) {
     (void)self;
@@ -508,6 +549,7 @@ static PyObject *py_forward(PyObject *self, PyObject *args) {
         /* no more stripe rows than the image needs; enough steps for the last layer, depth - 1 rows behind */
         net.ts = stripe < (h + M - 1) / M ? stripe : (h + M - 1) / M;
         net.steps = (h + depth - 1 + M * net.ts - 1) / (M * net.ts);
+        net.chunks = (net.ts * tw + CHUNK - 1) / CHUNK;
         int status;
         Py_BEGIN_ALLOW_THREADS
         status = forward(&net);

@@ -9,9 +9,11 @@ Two engines run it (`engine()` says which one a call gets):
   F(6x6, 3x3) product (64 multiplications per 6x6 output block and channel pair instead of 324), its
   transforms, matrix products, bias and ReLU fused per group of tiles so the data stays in the core's cache.
   The image streams through all the layers in stripes of rows: each layer keeps only the few rows the next
-  one still needs, so memory is bounded by the width, not the height. One thread per CPU shares each layer.
-  The results match a plain `nn.Conv2d` stack within a few 1e-6 (float32 rounding), and are the same from
-  run to run (each tile's arithmetic does not depend on which thread does it).
+  one still needs, so memory is bounded by the width, not the height. One thread per CPU shares each layer,
+  and a thread that waits too long for a chunk of tiles another one holds (preempted by another process, say)
+  computes it itself, so a busy CPU slows the whole less. The results match a plain `nn.Conv2d` stack within
+  a few 1e-6 (float32 rounding), and are the same bytes from run to run and for any number of threads (each
+  tile's arithmetic does not depend on which thread does it).
 - torch: the same weights as `nn.Sequential` under inference mode, on a CUDA GPU when one is asked for
   (pixmill.ml.device), or on the CPU in channels-last layout where the C extension could not be built.
 
