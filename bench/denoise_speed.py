@@ -12,11 +12,14 @@ Prints each median, the speedups against each reference (goal >= 2.5x the plain 
 each, the largest difference between pixmill's output and the plain forward's (must be <= 1e-4) and seconds
 per megapixel.
 
+--busy also runs the rounds again while another process keeps one CPU busy (a Python busy loop), as a
+standard worker would beside the ML one in embedded mode.
+
 --photo-mp N also runs the `denoise` operation once on an N-megapixel photo (the image enlarged, with noise,
 as a PNG) in a fresh process that only decodes it and runs the operation, and prints its time and peak RSS
 (VmHWM; goal under 1.5 GB for 12 MP).
 
-Usage: python bench/denoise_speed.py [--rounds 9] [--photo-mp 12]
+Usage: python bench/denoise_speed.py [--rounds 9] [--busy] [--photo-mp 12]
 """
 
 from __future__ import annotations
@@ -98,11 +101,45 @@ def references(path: Path, x: torch.Tensor) -> dict[str, Callable[[], torch.Tens
     return {"plain": run_plain, "no_grad": run_no_grad, "channels_last": run_channels_last}
 
 
+def measure(runs: dict[str, Callable[[], np.ndarray]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each run, rounds alternating so that all see the same load."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def report(
+    runs: dict[str, Callable[[], np.ndarray]],
+    times: dict[str, list[float]],
+    diffs: dict[str, float],
+    megapixels: float,
+    ours: str,
+) -> None:
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    print(f"{'':<18} {'median s':>9} {'fastest s':>10} {'s/MP':>7}  {'x plain':>8} {'x no_grad':>9}  max diff")
+    for name in runs:
+        print(
+            f"{name:<18} {medians[name]:>9.3f} {min(times[name]):>10.3f} {medians[name] / megapixels:>7.2f}  "
+            f"{medians['plain'] / medians[name]:>7.2f}x {medians['no_grad'] / medians[name]:>8.2f}x  "
+            f"{diffs[name]:.1e}"
+        )
+    speedup = medians["plain"] / medians[ours]
+    stricter = {name: medians[name] / medians[ours] for name in ("no_grad", "channels_last")}
+    print(f"{ours}: {speedup:.2f}x the plain forward (goal >= {SPEEDUP_GOAL}x), ", end="")
+    print(f"{stricter['no_grad']:.2f}x no_grad, {stricter['channels_last']:.2f}x channels_last; ", end="")
+    print(f"max abs difference {diffs[ours]:.2e} (must be <= {MAX_DIFF:.0e})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--image", type=Path, default=SHARED / "testsets" / "CBSD68" / "101085.png")
     parser.add_argument("--models-dir", type=Path, default=SHARED / "models")
+    parser.add_argument("--busy", action="store_true", help="also measure with one CPU kept busy by another process")
     parser.add_argument("--photo-mp", type=float, help="also run the operation on a photo of this many megapixels")
     args = parser.parse_args()
 
@@ -131,29 +168,17 @@ def main() -> int:
 
     expected = runs["plain"]()
     diffs = {name: float(np.abs(fn() - expected).max()) for name, fn in runs.items()}  # also the warm-up
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, fn in runs.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    megapixels = h * w / 1e6
     print(f"image {args.image.name} {w}x{h}, {args.rounds} alternating rounds, {dncnn.cpu_count()} CPUs")
-    print(f"{'':<18} {'median s':>9} {'fastest s':>10} {'s/MP':>7}  {'x plain':>8} {'x no_grad':>9}  max diff")
-    for name in runs:
-        print(
-            f"{name:<18} {medians[name]:>9.3f} {min(times[name]):>10.3f} {medians[name] / megapixels:>7.2f}  "
-            f"{medians['plain'] / medians[name]:>7.2f}x {medians['no_grad'] / medians[name]:>8.2f}x  "
-            f"{diffs[name]:.1e}"
-        )
     ours = "pixmill compiled" if "pixmill compiled" in runs else "pixmill torch"
-    speedup = medians["plain"] / medians[ours]
-    stricter = {name: medians[name] / medians[ours] for name in ("no_grad", "channels_last")}
-    print(f"{ours}: {speedup:.2f}x the plain forward (goal >= {SPEEDUP_GOAL}x), ", end="")
-    print(f"{stricter['no_grad']:.2f}x no_grad, {stricter['channels_last']:.2f}x channels_last; ", end="")
-    print(f"max abs difference {diffs[ours]:.2e} (must be <= {MAX_DIFF:.0e})")
+    report(runs, measure(runs, args.rounds), diffs, h * w / 1e6, ours)
+    if args.busy:
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            print("while another process keeps one CPU busy:")
+            report(runs, measure(runs, args.rounds), diffs, h * w / 1e6, ours)
+        finally:
+            hog.terminate()
+            hog.wait()
     if args.photo_mp:
         with tempfile.TemporaryDirectory() as tmp:
             photo = Path(tmp) / "photo.png"
