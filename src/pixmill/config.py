@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
+from pixmill.ml.device import DeviceSetting
 
 
 class Settings(BaseSettings):
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     ml_workers: int = Field(default=1, ge=1, le=16, description="Processes of the ML pool (models are big).")
-    ml_device: Literal["auto", "cpu", "cuda"] = Field(
+    ml_device: DeviceSetting = Field(
         default="auto", description="Where ML inference runs: auto takes a CUDA GPU when torch sees one."
     )
     retention_hours: float = Field(default=24.0, gt=0)

@@ -96,3 +96,16 @@ def test_a_colour_image_denoised_through_the_operation_is_the_engine_s_result(mo
     direct = dncnn.denoise(m, pixels / np.float32(255), device=resolve("auto"))
     expected = np.clip(np.rint(direct * 255), 0, 255).astype(np.uint8)
     assert np.array_equal(np.asarray(out.image), expected)
+
+
+def test_device_settings_that_mean_the_same_providers_share_one_onnx_session(models_dir: Path) -> None:
+    import onnxruntime
+
+    from pixmill.ml.objects import session
+
+    model = models_dir / "yolox" / "yolox_nano.onnx"
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        assert session(model, "auto") is not session(model, "cpu")
+    else:
+        assert session(model, "auto") is session(model, "cpu")
+    assert session(model, "cpu").get_providers() == ["CPUExecutionProvider"]

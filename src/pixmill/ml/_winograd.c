@@ -1,14 +1,15 @@
-/* One 3x3 convolution layer of pixmill.ml.dncnn as Winograd F(6x6, 3x3), on channels-last float32 buffers.
+/* DnCNN-style stacks of 3x3 convolutions (pixmill.ml.dncnn) as Winograd F(6x6, 3x3), on channels-last float32.
  *
- * conv3x3 computes a range of 6x6 output tiles of one layer: for each group of GROUP tiles it transforms their
+ * conv_tiles computes a range of 6x6 output tiles of one layer: for each group of GROUP tiles it transforms their
  * 8x8 input windows (64 points per tile and channel), multiplies each point's [tiles x c_in] block by that
  * point's [c_in x c_out] weights, transforms the products back to pixels and adds the bias, with the ReLU when
  * asked. A group's transformed inputs and products (GROUP x 64 x 64 floats each) stay in the core's cache and
  * each point's weights (16 KB) in its L1 while they are used; the activations are read once and written once.
+ * forward (below) streams the whole network through it on threads of its own, the GIL released.
  *
  * Channels run 16 at a time in GCC/Clang vector types, which the compiler lowers to what the CPU has; on x86-64
- * the entry point is compiled for x86-64-v4 (AVX-512), v3 (AVX2, FMA) and the baseline, and the loader picks
- * the one the CPU runs. The GIL is released while it runs, so threads can each take a range of tiles.
+ * conv_tiles is compiled for x86-64-v4 (AVX-512), v3 (AVX2, FMA) and the baseline, and the loader picks the one
+ * the CPU runs.
  *
  * Layouts (C-contiguous float32):
  *   src   [rows][wp][c_in]   zero-bordered input: tile (ti, tj) reads rows 6 ti .. 6 ti + 7, columns 6 tj ..
@@ -21,8 +22,8 @@
  * image row row0 + 6 ti + i, inside when in [0, h); pixel column 6 tj + j is inside when below w.
  *
  * The transforms are written out for the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity, in that order
- * (pixmill.ml.dncnn's _POINTS), so the zeros and the symmetric pairs of points cost nothing; the tests check them against the
- * matrices that module builds.
+ * (pixmill.ml.dncnn's _POINTS, from which its weights are transformed), so the zeros and the symmetric pairs of
+ * points cost nothing; the tests check the whole against torch's convolutions.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -112,7 +112,7 @@ COCO_CLASSES = (
     "toothbrush",
 )
 
-_sessions: dict[tuple[str, str], Any] = {}
+_sessions: dict[tuple[str, tuple[str, ...]], Any] = {}
 _lock = threading.Lock()
 
 
@@ -128,17 +128,17 @@ def _onnxruntime() -> Any:
 def session(model: Path, device: str = "cpu") -> Any:
     """The process's one inference session for `model` on the device setting `device` (auto, cpu or cuda; an
     InferenceSession runs safely from several threads)."""
-    key = (str(model), device)
     with _lock:
+        ort = _onnxruntime()
+        providers = tuple(onnx_providers(device, ort.get_available_providers()))
+        key = (str(model), providers)  # settings that mean the same providers share one session
         if key not in _sessions:
-            ort = _onnxruntime()
             options = ort.SessionOptions()
             options.intra_op_num_threads = THREADS
             options.inter_op_num_threads = 1
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.log_severity_level = 3
-            providers = onnx_providers(device, ort.get_available_providers())
-            _sessions[key] = ort.InferenceSession(key[0], sess_options=options, providers=providers)
+            _sessions[key] = ort.InferenceSession(key[0], sess_options=options, providers=list(providers))
         return _sessions[key]
 
 
