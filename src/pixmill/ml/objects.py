@@ -8,26 +8,20 @@ per-class non-maximum suppression are done here, in numpy.
 
 from __future__ import annotations
 
-import importlib
-import os
-import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pixmill.imaging.errors import OperationUnavailable
+from pixmill.ml import onnx
 from pixmill.ml.detections import Detection, clip_box, sort_key
-from pixmill.ml.device import onnx_providers
 from pixmill.ml.faces import import_cv2
 
 INPUT_SIZE = 416
 STRIDES = (8, 16, 32)
 FILL = 114
 IOU_THRESHOLD = 0.45
-# Threads one inference may use: a few, never more than the machine has.
-THREADS = max(1, min(4, os.cpu_count() or 1))
 
 COCO_CLASSES = (
     "person",
@@ -112,34 +106,10 @@ COCO_CLASSES = (
     "toothbrush",
 )
 
-_sessions: dict[tuple[str, tuple[str, ...]], Any] = {}
-_lock = threading.Lock()
-
-
-def _onnxruntime() -> Any:
-    try:
-        return importlib.import_module("onnxruntime")
-    except ImportError:
-        raise OperationUnavailable(
-            "object detection needs onnxruntime, part of the ml extra: pip install 'pixmill[ml]'"
-        ) from None
-
 
 def session(model: Path, device: str = "cpu") -> Any:
-    """The process's one inference session for `model` on the device setting `device` (auto, cpu or cuda; an
-    InferenceSession runs safely from several threads)."""
-    with _lock:
-        ort = _onnxruntime()
-        providers = tuple(onnx_providers(device, ort.get_available_providers()))
-        key = (str(model), providers)  # settings that mean the same providers share one session
-        if key not in _sessions:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = THREADS
-            options.inter_op_num_threads = 1
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            options.log_severity_level = 3
-            _sessions[key] = ort.InferenceSession(key[0], sess_options=options, providers=list(providers))
-        return _sessions[key]
+    """The process's one inference session for the YOLOX model (see pixmill.ml.onnx.session)."""
+    return onnx.session(model, device, purpose="object detection")
 
 
 def letterbox(rgb: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float]:
