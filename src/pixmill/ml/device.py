@@ -4,10 +4,9 @@
 requires one and says so when there is none. The name a step resolves to is what it runs on:
 - denoise: torch on the GPU, or on the CPU pixmill's compiled Winograd kernel (torch's convolutions where
   that kernel is not built);
-- detect / YOLOX: onnxruntime's CUDA provider when the installed onnxruntime has it (onnxruntime-gpu) and the
-  setting is not cpu, else its CPU provider;
-- YuNet faces and super-resolution: OpenCV's DNN module on the CPU (the opencv-contrib-python-headless wheels
-  are built without CUDA).
+- detect / YOLOX and upscale / FSRCNN, ESPCN: onnxruntime's CUDA provider when the installed onnxruntime has it
+  (onnxruntime-gpu) and the setting is not cpu, else its CPU provider;
+- YuNet faces: OpenCV's DNN module on the CPU (the opencv-python-headless wheels are built without CUDA).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """upscale: enlarge 2, 3 or 4 times with a super-resolution network (FSRCNN or ESPCN) or bicubic.
 
-``model="auto"`` uses FSRCNN for the scale when its model file is installed and OpenCV's contrib
-modules are there, and otherwise falls back to bicubic. A fallback is never silent: it is logged as a
+``model="auto"`` uses FSRCNN for the scale when its model file (ONNX, run by onnxruntime) is installed and
+the ml extra is there, and otherwise falls back to bicubic. A fallback is never silent: it is logged as a
 warning on ``pixmill.ml`` and written into the output, whose EXIF Software tag (0x0131) says how it was
 enlarged, e.g. ``pixmill upscale x2: bicubic (fallback from FSRCNN: model fsrcnn_x2 is missing …)``.
 Every upscale writes that tag (``pixmill upscale x2: FSRCNN`` when the network ran), so an output always
@@ -115,7 +115,9 @@ def _enlarge(im: Image.Image, plan: _Plan, scale: int, ctx: RunContext) -> Image
     if plan.method == "bicubic":
         return im.resize(size, Image.Resampling.BICUBIC)
     assert plan.model_path is not None
-    pixels = superres.upsample(np.asarray(im), plan.method, scale, plan.model_path, between=ctx.check_deadline)
+    pixels = superres.upsample(
+        np.asarray(im), plan.method, scale, plan.model_path, between=ctx.check_deadline, device=ctx.ml_device
+    )
     return Image.fromarray(pixels)
 
 
