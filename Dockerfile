@@ -11,13 +11,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 # Distributed mode: PostgreSQL driver, S3 (boto3), Celery, Redis, and the ML stack for the ML workers and renders.
 # gcc builds DnCNN's C kernel (pixmill.ml._winograd; without it denoise falls back to torch, ~3x slower) and is
-# removed again with the build folder.
+# removed again with the build folder. Versions come from the lock, as in CI.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && pip install '.[postgres,s3,distributed,redis,ml]' \
+    && pip install -c requirements.lock '.[postgres,s3,distributed,redis,ml]' \
     && python -c "import pixmill.ml._winograd" \
     && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* /build
 

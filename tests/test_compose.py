@@ -98,10 +98,10 @@ def test_the_seaweedfs_identity_file_is_json_with_pixmill_s_keys(compose: dict[s
     assert credentials["secretKey"] == interpolate(env["PIXMILL_S3_SECRET_KEY"])
 
 
-def test_the_image_installs_existing_extras_and_the_pinned_torch() -> None:
+def test_the_image_installs_existing_extras_from_the_lock_and_the_pinned_torch() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = re.search(r"pip install '\.\[([a-z0-9,_-]+)\]'", dockerfile)
+    extras = re.search(r"pip install -c requirements\.lock '\.\[([a-z0-9,_-]+)\]'", dockerfile)
     assert extras is not None
     assert set(extras.group(1).split(",")) <= set(project["optional-dependencies"])
     assert {"postgres", "s3", "distributed", "redis", "ml"} <= set(extras.group(1).split(","))
