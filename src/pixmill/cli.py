@@ -223,17 +223,40 @@ def list_operations(
 
 @app.command("models")
 def list_models() -> None:
-    """List the model files each ML operation needs and whether they are installed (nothing is downloaded)."""
+    """List the model files each ML operation needs, whether they are installed, and how to fix what is not."""
     from pixmill.ml.manifest import MANIFEST
     from pixmill.ml.models import status
 
     settings = Settings()
     models_dir = settings.resolved_models_dir
     typer.echo(f"models directory: {models_dir}  (PIXMILL_MODELS_DIR)")
+    if not models_dir.is_dir():
+        typer.echo(
+            f"           fix: mkdir -p {models_dir} and put the files below in it, "
+            "or set PIXMILL_MODELS_DIR to the folder that holds them"
+        )
     for name in MANIFEST:
         st = status(models_dir, name)
         typer.echo(f"{st.state:<10} {name:<18} {st.model.path:<30} used by {', '.join(st.model.used_by)}")
+        if st.state == "missing":
+            typer.echo(f"           fix: put {st.model.source} at {st.path}  (sha256 {st.model.sha256})")
+        elif st.state == "corrupt":
+            typer.echo(
+                f"           fix: {st.path} is not the expected file; replace it with {st.model.source} "
+                f"(sha256 {st.model.sha256})"
+            )
+    typer.echo(f"ML packages: {ml_packages_line()}")
     typer.echo(f"ML device: {ml_device_line(settings.ml_device)}  (PIXMILL_ML_DEVICE)")
+
+
+def ml_packages_line() -> str:
+    """Whether the ml extra's packages are importable, and the command that installs them when not."""
+    from importlib.util import find_spec
+
+    missing = [name for name in ("torch", "onnxruntime", "cv2") if find_spec(name) is None]
+    if not missing:
+        return "torch, onnxruntime and OpenCV are installed"
+    return f"{', '.join(missing)} missing; fix: pip install -c requirements.lock -e '.[ml]'"
 
 
 def ml_device_line(setting: str) -> str:

@@ -109,3 +109,29 @@ def test_device_settings_that_mean_the_same_providers_share_one_onnx_session(mod
     else:
         assert session(model, "auto") is session(model, "cpu")
     assert session(model, "cpu").get_providers() == ["CPUExecutionProvider"]
+
+
+def test_pixmill_models_prints_the_exact_fix_for_each_missing_or_wrong_file(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    (models / "sr").mkdir(parents=True)
+    (models / "sr" / "FSRCNN_x2.onnx").write_bytes(b"not a model")
+    env = {**os.environ, "PIXMILL_MODELS_DIR": str(models), "PIXMILL_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pixmill", "models"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    yolox = lines.index(next(line for line in lines if line.startswith("missing    yolox_nano")))
+    assert lines[yolox + 1].strip().startswith("fix: put yolox_nano.onnx of opencv/opencv_zoo")
+    assert f"at {models}/yolox/yolox_nano.onnx" in lines[yolox + 1]
+    assert "sha256 c789161ed43c8269fcd4e67c67eeeb4e80c622da2eb296a20bc6007bd18a0b7d" in lines[yolox + 1]
+    fsrcnn = lines.index(next(line for line in lines if line.startswith("corrupt    fsrcnn_x2")))
+    assert f"fix: {models}/sr/FSRCNN_x2.onnx is not the expected file; replace it" in lines[fsrcnn + 1]
+    assert sum(line.strip().startswith("fix: ") for line in lines) == 13  # every file of the manifest
+    assert "ML packages: torch, onnxruntime and OpenCV are installed" in lines
+
+    env["PIXMILL_MODELS_DIR"] = str(tmp_path / "nowhere")
+    result = subprocess.run(
+        [sys.executable, "-m", "pixmill", "models"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert f"fix: mkdir -p {tmp_path / 'nowhere'} and put the files below in it" in result.stdout
