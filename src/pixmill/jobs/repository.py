@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pixmill.db.models import Job
+from pixmill.db.models import Asset, Job
 from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
@@ -21,6 +21,11 @@ def get(session: Session, job_id: str) -> Job | None:
 def get_bare(session: Session, job_id: str) -> Job | None:
     """The job without its outputs (loaded on first access): one query where the outputs are not needed."""
     return session.get(Job, job_id)
+
+
+def input_filename(session: Session, asset_id: str) -> str | None:
+    """The file name an input was uploaded with (None once the asset has expired)."""
+    return session.scalar(select(Asset.filename).where(Asset.id == asset_id))
 
 
 def webhook_pending(session: Session, job_id: str) -> bool:
