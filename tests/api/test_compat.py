@@ -23,7 +23,7 @@ from pixmill.db.models import Asset, Job
 from pixmill.webhooks.service import signature
 from tests import images
 from tests.api import pixtools_client as page
-from tests.conftest import fetch, make_settings
+from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.webhook_sink import WebhookSink
 
 FINAL = ("COMPLETED", "FAILED", "COMPLETED_WEBHOOK_FAILED")
@@ -369,3 +369,27 @@ def test_exif_summary_keys_and_formats() -> None:
     }
     # a blank make is kept blank, as PixTools keeps it
     assert shape.pixtools_metadata({"Make": "  ", "ExposureTime": None, "GPSLatitude": [1, 2]}) == {"camera_make": ""}
+
+
+def test_a_failed_job_calls_the_webhook_with_its_dashed_id_and_no_results(client: TestClient) -> None:
+    with WebhookSink() as sink:
+        job = click(client, {"denoise"}, images.jpeg(), "p.jpg", "image/jpeg", webhook_url=sink.url)
+        done = wait(client, job["job_id"])
+        deadline = time.monotonic() + 10
+        while not sink.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert done["status"] == "FAILED"
+    (payload,) = sink.payloads()
+    assert payload["job_id"] == job["job_id"] and payload["status"] == "FAILED"
+    assert payload["result_urls"] == {} and "is not installed" in payload["error_message"]
+
+
+def test_a_v1_job_with_several_inputs_reads_here_one_url_per_input(client: TestClient) -> None:
+    assets = upload(client, ("first.jpg", images.jpeg()), ("second.png", images.png()))
+    pipeline = {"nodes": [{"id": "small", "op": "resize", "params": {"width": 20}, "output": "small"}]}
+    job = submit(client, [a["id"] for a in assets], pipeline)
+    wait_for(client, job["id"])
+    view = client.get(f"/api/jobs/{job['id']}").json()
+    assert view["job_id"] == str(uuid.UUID(job["id"])) and view["archive_url"] is None  # v1 jobs make no ZIP
+    names = {k: parse_qs(urlsplit(u).query)["filename"][0] for k, u in view["result_urls"].items()}
+    assert names == {"small-0": "pixtools_small_first.jpg", "small-1": "pixtools_small_second.png"}

@@ -23,9 +23,12 @@ def get_bare(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
 
 
-def input_filename(session: Session, asset_id: str) -> str | None:
-    """The file name an input was uploaded with (None once the asset has expired)."""
-    return session.scalar(select(Asset.filename).where(Asset.id == asset_id))
+def input_filenames(session: Session, asset_ids: list[str]) -> dict[str, str]:
+    """Asset id → the file name it was uploaded with (an expired asset is missing)."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(select(Asset.id, Asset.filename).where(Asset.id.in_(asset_ids)))
+    return {asset_id: filename for asset_id, filename in rows}
 
 
 def webhook_pending(session: Session, job_id: str) -> bool:

@@ -246,21 +246,25 @@ def archive_url(ctx: Context, job: Job, base_url: str | None = None) -> str | No
 
 
 def pixtools_results(ctx: Context, job: Job, base_url: str | None = None) -> tuple[dict[str, str], str | None]:
-    """A PixTools-shaped job's result URLs (operation → URL, image results only) and archive URL, both
-    downloading as PixTools names its files."""
+    """A PixTools-shaped view of a job's results: operation → URL (image results only; '-<input>' added when a
+    v1 job with several inputs is read here) and the archive URL, downloading as PixTools names its files."""
     with ctx.session() as s:
-        filename = repository.input_filename(s, job.input_ids[0]) if job.input_ids else None
+        filenames = repository.input_filenames(s, job.input_ids)
     base = base_url or job.base_url
-    urls = {
-        o.name: ctx.storage.signed_url(
-            o.storage_key, job.expires_at, base, shape.download_name(o.name, filename, o.storage_key.rsplit(".", 1)[-1])
+    multiple = len(job.input_ids) > 1
+    urls: dict[str, str] = {}
+    for o in job.outputs:
+        if not shape.is_result_file(o.media_type):
+            continue
+        filename = filenames.get(job.input_ids[o.input_index]) if o.input_index < len(job.input_ids) else None
+        name = shape.download_name(o.name, filename, o.storage_key.rsplit(".", 1)[-1])
+        urls[f"{o.name}-{o.input_index}" if multiple else o.name] = ctx.storage.signed_url(
+            o.storage_key, job.expires_at, base, name
         )
-        for o in job.outputs
-        if shape.is_result_file(o.media_type)
-    }
     archive = None
     if job.archive_key:
-        archive = ctx.storage.signed_url(job.archive_key, job.expires_at, base, shape.archive_name(filename))
+        first = filenames.get(job.input_ids[0]) if job.input_ids else None
+        archive = ctx.storage.signed_url(job.archive_key, job.expires_at, base, shape.archive_name(first))
     return urls, archive
 
 
