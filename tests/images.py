@@ -73,3 +73,23 @@ def noise(width: int, height: int, seed: int = 0) -> Image.Image:
     import random
 
     return Image.frombytes("RGB", (width, height), random.Random(seed).randbytes(width * height * 3))
+
+
+def camera_jpeg(width: int = 400, height: int = 300) -> bytes:
+    """A JPEG with a camera's EXIF: make and model in the base IFD, lens, time, exposure, aperture and ISO in the
+    Exif IFD, a position in the GPS IFD (where cameras write them)."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[0x010F] = "Fujifilm "
+    exif[0x0110] = "X-T5"
+    sub = exif.get_ifd(0x8769)
+    sub[0xA434] = "XF23mmF1.4 R LM WR"
+    sub[0x9003] = "2026:05:04 10:11:12"
+    sub[0x829A] = IFDRational(1, 250)
+    sub[0x829D] = IFDRational(28, 10)
+    sub[0x8827] = 400
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (IFDRational(52, 1), IFDRational(30, 1), IFDRational(36, 1))
+    gps[3], gps[4] = "W", (IFDRational(1, 1), IFDRational(15, 1), IFDRational(0, 1))
+    return encode(quadrants(width, height), "JPEG", quality=92, exif=exif.tobytes())

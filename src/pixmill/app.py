@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixmill import __version__
-from pixmill.api import problems
+from pixmill.api import docs, problems
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pixmill.assets.endpoints import router as assets_router
 from pixmill.compat.endpoints import router as compat_router
@@ -86,8 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Image pipelines, paint-by-dots canvases and ML enhancement.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves them, with their assets, so they work offline
+        redoc_url=None,
     )
     problems.install(app)
+    docs.install(app)
     for router in (
         assets_router,
         jobs_router,

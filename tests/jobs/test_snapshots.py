@@ -56,7 +56,8 @@ def test_a_finished_job_is_read_from_the_cache_with_fresh_urls(cached_client: Te
     assert elsewhere["outputs"][0]["url"].startswith("http://other.example/")  # URLs are signed per request
     assert first["outputs"][0]["url"].startswith("http://testserver/")
     compat = client.get(f"/api/jobs/{job_id}").json()  # the PixTools route reads through the cache too
-    assert compat["error_message"] is None and compat["result_urls"]
+    assert compat["error_message"] is None and compat["status"] == "COMPLETED"
+    assert compat["result_urls"] == {}  # its one output is the metadata JSON: data, not a PixTools result file
 
     service.discard_job(ctx, job_id)  # any write forgets the entry
     assert client.get(f"/api/v1/jobs/{job_id}").status_code == 404

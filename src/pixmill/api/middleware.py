@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pixmill.compat.shape import is_pixtools_path
 from pixmill.logs import request_id_var
 
 log = logging.getLogger("pixmill.http")
@@ -70,7 +71,7 @@ class BodyLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received = 0
         exceeded = False
@@ -97,22 +98,21 @@ class BodyLimitMiddleware:
             if not exceeded:
                 raise
         if exceeded:
-            await self._refuse(send)
+            await self._refuse(scope, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "about:blank",
-            "title": "Request too large",
-            "status": 413,
-            "detail": f"the request body is over the limit of {self.limit} bytes",
-        }
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        detail = f"the request body is over the limit of {self.limit} bytes"
+        body: dict[str, Any] = {"type": "about:blank", "title": "Request too large", "status": 413, "detail": detail}
+        media_type = b"application/problem+json"
+        if is_pixtools_path(scope["path"]):  # FastAPI's default error shape there, as on every PixTools route
+            body, media_type = {"detail": detail}, b"application/json"
         data = json.dumps(body).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/problem+json"),
+                    (b"content-type", media_type),
                     (b"content-length", str(len(data)).encode()),
                 ],
             }

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.model import CanvasError
+from pixmill.compat.shape import is_pixtools_path
 from pixmill.imaging import errors as imaging
 from pixmill.jobs.idempotency import IdempotencyUnavailable
 from pixmill.jobs.runner import RunnerUnavailable
@@ -38,6 +39,14 @@ def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSON
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+def _respond(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem, or on the PixTools routes FastAPI's default error shape: application/json {"detail": "…"}
+    (PixTools' web page reads only `detail`, and only from a body typed application/json)."""
+    if is_pixtools_path(request.url.path):
+        return JSONResponse({"detail": detail}, status_code=status)
+    return problem_response(status, title, detail, **extra)
+
+
 # The core's error types, each mapped once to an HTTP status and title.
 IMAGING_STATUS: dict[type[imaging.ImagingError], tuple[int, str]] = {
     imaging.ImageTooLarge: (413, "Image too large"),
@@ -60,83 +69,83 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn exceptions into problems."""
 
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return _respond(request, exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(imaging.ImagingError)
-    async def _imaging(_: Request, exc: imaging.ImagingError) -> JSONResponse:
+    async def _imaging(request: Request, exc: imaging.ImagingError) -> JSONResponse:
         status, title = imaging_problem(exc)
         extra = {"errors": exc.errors} if isinstance(exc, imaging.InvalidPipeline) else {}
-        return problem_response(status, title, exc.message, **extra)
+        return _respond(request, status, title, exc.message, **extra)
 
     @app.exception_handler(UploadRejected)
-    async def _upload(_: Request, exc: UploadRejected) -> JSONResponse:
+    async def _upload(request: Request, exc: UploadRejected) -> JSONResponse:
         status, title = imaging_problem(exc.error)
-        return problem_response(status, title, f"{exc.filename}: {exc.error.message}", filename=exc.filename)
+        return _respond(request, status, title, f"{exc.filename}: {exc.error.message}", filename=exc.filename)
 
     @app.exception_handler(JobNotFound)
-    async def _job(_: Request, exc: JobNotFound) -> JSONResponse:
-        return problem_response(404, "Job not found", f"no job has the id {exc.args[0]!r}")
+    async def _job(request: Request, exc: JobNotFound) -> JSONResponse:
+        return _respond(request, 404, "Job not found", f"no job has the id {exc.args[0]!r}")
 
     @app.exception_handler(RunnerUnavailable)
-    async def _runner(_: Request, exc: RunnerUnavailable) -> JSONResponse:
-        response = problem_response(503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
+    async def _runner(request: Request, exc: RunnerUnavailable) -> JSONResponse:
+        response = _respond(request, 503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
         response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(IdempotencyInProgress)
-    async def _in_progress(_: Request, exc: IdempotencyInProgress) -> JSONResponse:
+    async def _in_progress(request: Request, exc: IdempotencyInProgress) -> JSONResponse:
         detail = f"a request with the Idempotency-Key {exc.args[0]!r} is still being handled; retry shortly"
-        response = problem_response(409, "Request in progress", detail)
+        response = _respond(request, 409, "Request in progress", detail)
         response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(IdempotencyUnavailable)
-    async def _idempotency(_: Request, exc: IdempotencyUnavailable) -> JSONResponse:
-        response = problem_response(503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
+    async def _idempotency(request: Request, exc: IdempotencyUnavailable) -> JSONResponse:
+        response = _respond(request, 503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
         response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(UnknownAsset)
-    async def _asset(_: Request, exc: UnknownAsset) -> JSONResponse:
-        return problem_response(422, "Unknown asset", str(exc))
+    async def _asset(request: Request, exc: UnknownAsset) -> JSONResponse:
+        return _respond(request, 422, "Unknown asset", str(exc))
 
     @app.exception_handler(InvalidWebhookUrl)
-    async def _webhook(_: Request, exc: InvalidWebhookUrl) -> JSONResponse:
-        return problem_response(422, "Invalid webhook URL", str(exc))
+    async def _webhook(request: Request, exc: InvalidWebhookUrl) -> JSONResponse:
+        return _respond(request, 422, "Invalid webhook URL", str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
-        return problem_response(422, "Invalid request", detail, errors=errors)
+        return _respond(request, 422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(CanvasError)
-    async def _canvas(_: Request, exc: CanvasError) -> JSONResponse:
-        return problem_response(422, "Invalid canvas input", exc.message, errors=exc.errors)
+    async def _canvas(request: Request, exc: CanvasError) -> JSONResponse:
+        return _respond(request, 422, "Invalid canvas input", exc.message, errors=exc.errors)
 
     @app.exception_handler(PaletteNotFound)
-    async def _palette(_: Request, exc: PaletteNotFound) -> JSONResponse:
-        return problem_response(404, "Palette not found", str(exc))
+    async def _palette(request: Request, exc: PaletteNotFound) -> JSONResponse:
+        return _respond(request, 404, "Palette not found", str(exc))
 
     @app.exception_handler(OrderNotFound)
-    async def _order(_: Request, exc: OrderNotFound) -> JSONResponse:
-        return problem_response(404, "Order not found", f"no order has the id {exc.args[0]!r}")
+    async def _order(request: Request, exc: OrderNotFound) -> JSONResponse:
+        return _respond(request, 404, "Order not found", f"no order has the id {exc.args[0]!r}")
 
     @app.exception_handler(InvalidTransition)
-    async def _transition(_: Request, exc: InvalidTransition) -> JSONResponse:
-        return problem_response(409, "Not allowed in this state", str(exc))
+    async def _transition(request: Request, exc: InvalidTransition) -> JSONResponse:
+        return _respond(request, 409, "Not allowed in this state", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, _title(exc.status_code), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _respond(request, exc.status_code, _title(exc.status_code), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(500, "Internal error", "pixmill failed on this request; it has been logged")
+        return _respond(request, 500, "Internal error", "pixmill failed on this request; it has been logged")
 
 
 def _title(status: int) -> str:

@@ -1,4 +1,7 @@
-"""PixTools-compatible routes: existing clients of that API work unchanged."""
+"""PixTools-compatible routes: clients of that API (its web page included) work unchanged.
+
+Errors here have FastAPI's default shape, application/json {"detail": "…"} (see api/problems.py).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.problems import Problem
 from pixmill.assets.endpoints import ingest
+from pixmill.assets.service import UploadRejected
+from pixmill.compat import shape
 from pixmill.compat.schemas import CompatJob, ProcessAccepted
 from pixmill.compat.service import translate
+from pixmill.db.models import Asset
+from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
 from pixmill.jobs.runner import submit_new
 from pixmill.logs import request_id_var
@@ -17,13 +25,22 @@ from pixmill.logs import request_id_var
 router = APIRouter(prefix="/api", tags=["pixtools"])
 
 
+def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
+    try:
+        return ingest(ctx, [file])
+    except UploadRejected as exc:
+        if isinstance(exc.error, UnsupportedFormat):  # PixTools answers 400 for a file type it does not take
+            raise Problem(400, "Unsupported file type", f"Unsupported file type: {exc}") from None
+        raise
+
+
 @router.post(
     "/process",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload one image and process it (PixTools shape)",
     responses={
+        400: {"description": "Not an image pixmill reads"},
         413: {"description": "File or image too large"},
-        415: {"description": "Not a supported image"},
         422: {"description": "Bad operations, parameters or webhook URL"},
     },
 )
@@ -33,47 +50,54 @@ def process(
     base: BaseUrl,
     file: Annotated[UploadFile, File(description="The image.")],
     operations: Annotated[str, Form(description='JSON array, e.g. ["webp", "metadata"].')],
-    operation_params: Annotated[str | None, Form(description='JSON object, e.g. {"webp": {"quality": 80}}.')] = None,
+    operation_params: Annotated[
+        str | None, Form(description='JSON object keyed by operation, e.g. {"webp": {"quality": 80}}.')
+    ] = None,
     webhook_url: Annotated[str | None, Form()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
     pipeline, ops = translate(operations, operation_params)
-    if webhook_url == "":
-        webhook_url = None
     job, created = jobs.create_job(  # the file is stored only once the Idempotency-Key is claimed
         ctx,
         pipeline=pipeline,
         input_ids=[],
         base_url=base,
         request_id=request_id_var.get(),
-        webhook_url=webhook_url,
+        webhook_url=webhook_url or None,
         idempotency_key=idempotency_key,
         api="process",
         operations=ops,
-        upload=lambda: ingest(ctx, [file]),
+        upload=lambda: _ingest(ctx, file),
     )
     if created:
         submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)
-    return ProcessAccepted(job_id=job.id, status=job.status)
+    return ProcessAccepted(job_id=shape.public_job_id(job.id), status=job.status)
 
 
 @router.get(
-    "/jobs/{job_id}", summary="Job status and results (PixTools shape)", responses={404: {"description": "No such job"}}
+    "/jobs/{job_id}",
+    summary="Job status and results (PixTools shape)",
+    responses={404: {"description": "No such job"}, 422: {"description": "The id is not a UUID"}},
 )
 def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> CompatJob:
-    job = jobs.read_job(ctx, job_id)
-    exif = None
+    try:
+        job = jobs.read_job(ctx, shape.stored_job_id(job_id))
+    except shape.BadJobId as exc:
+        raise Problem(422, "Invalid job id", str(exc)) from None
+    except jobs.JobNotFound:
+        raise Problem(404, "Job not found", f"Job {job_id} not found") from None
+    exif = {}
     if job.result_metadata:
         first = job.result_metadata.get("inputs", [{}])[0]
-        if "metadata" in first:
-            exif = first["metadata"].get("exif", {})
+        exif = first.get("metadata", {}).get("exif", {})
+    result_urls, archive_url = jobs.pixtools_results(ctx, job, base)
     return CompatJob(
-        job_id=job.id,
+        job_id=shape.public_job_id(job.id),
         status=job.status,
         operations=job.operations,
-        result_urls=jobs.result_urls(ctx, job, base),
-        archive_url=jobs.archive_url(ctx, job, base),
-        metadata=exif,
+        result_urls=result_urls,
+        archive_url=archive_url,
+        metadata=shape.pixtools_metadata(exif),
         error_message=job.error,
         created_at=job.created_at,
     )

@@ -1,4 +1,11 @@
-"""Translate a PixTools `operations` list and `operation_params` into a pixmill pipeline."""
+"""Translate a PixTools `operations` list and `operation_params` into a pixmill pipeline, by PixTools' rules.
+
+PixTools runs every operation on the upload independently (a conversion never sees the denoised image), each
+with its own `quality` and `resize`. Its validation is followed: `operation_params` keys that are not among the
+operations, and keys inside an operation's params other than `quality` and `resize`, are ignored; numbers are
+read as Python's int() reads them. pixmill adds: `quality` for `avif`, and a top-level `resize` (its fit: inside
+the box, never enlarged) for the operations that have no `resize` of their own.
+"""
 
 from __future__ import annotations
 
@@ -10,63 +17,144 @@ from pixmill.imaging.pipeline import SOURCE, Pipeline, parse_pipeline
 
 FORMAT_OPERATIONS = {"jpg": "jpeg", "png": "png", "webp": "webp", "avif": "avif"}
 OPERATIONS = (*FORMAT_OPERATIONS, "denoise", "metadata")
-PARAM_KEYS = {"jpg": {"quality"}, "webp": {"quality"}, "avif": {"quality"}, "png": set(), "resize": {"width", "height"}}
+QUALITY_OPERATIONS = ("jpg", "webp", "avif")  # PixTools: jpg and webp; avif is pixmill's addition
+RESIZE_OPERATIONS = ("jpg", "png", "webp", "avif", "denoise")
+# PixTools' default image limits: a requested width or height above them is lowered to them.
+MAX_WIDTH, MAX_HEIGHT = 1920, 1080
+
+
+def _bad(field: str, message: str) -> InvalidPipeline:
+    return InvalidPipeline(f"{field} {message}", [{"node": None, "field": field, "message": message}])
 
 
 def _json(raw: str, field: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InvalidPipeline(
-            f"{field} is not valid JSON: {exc.msg} at position {exc.pos}",
-            [{"node": None, "field": field, "message": "malformed JSON"}],
-        ) from None
+        raise _bad(field, f"is not valid JSON: {exc.msg} at position {exc.pos}") from None
 
 
-def _bad(field: str, message: str) -> InvalidPipeline:
-    return InvalidPipeline(f"{field}: {message}", [{"node": None, "field": field, "message": message}])
+def _integer(value: Any, field: str) -> int:
+    """`value` read as PixTools reads it (int(): 80, 80.9 and "80" are 80)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise _bad(field, "must be an integer") from None
+
+
+def _operations(raw: str) -> list[str]:
+    operations = _json(raw, "operations")
+    if not isinstance(operations, list):
+        raise _bad("operations", 'must be a JSON array of operation names, e.g. ["webp", "metadata"]')
+    if not operations:
+        raise _bad("operations", "needs at least one operation")
+    unknown = [o for o in operations if o not in OPERATIONS]
+    if unknown:
+        raise _bad("operations", f"has unknown operation(s) {unknown}; known: {list(OPERATIONS)}")
+    return operations
+
+
+def _resize(op: str, value: Any) -> dict[str, Any]:
+    """The resize node's params for PixTools' `resize` of `op`: both sides → exactly that size; one side → the
+    other follows the aspect ratio; enlarging allowed; each side lowered to PixTools' limits."""
+    where = f"operation_params['{op}'].resize"
+    if op not in RESIZE_OPERATIONS:
+        raise _bad(where, f"is only supported for {'/'.join(RESIZE_OPERATIONS)}")
+    if not isinstance(value, dict):
+        raise _bad(where, "must be an object")
+    if value.get("width") is None and value.get("height") is None:
+        raise _bad(where, "requires width or height")
+    sides: dict[str, int] = {}
+    for side, limit in (("width", MAX_WIDTH), ("height", MAX_HEIGHT)):
+        if value.get(side) is not None:
+            n = _integer(value[side], f"{where}.{side}")
+            if n <= 0:
+                raise _bad(f"{where}.{side}", "must be > 0")
+            sides[side] = min(n, limit)
+    return {**sides, "fit": "exact" if len(sides) == 2 else "fit", "upscale": True}
+
+
+def _params(raw: str | None, operations: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    """Per-operation {quality, resize} as given, and pixmill's top-level resize (or None)."""
+    params = _json(raw, "operation_params") if raw else {}
+    if not isinstance(params, dict):
+        raise _bad("operation_params", "must be a JSON object keyed by operation")
+    per_op: dict[str, dict[str, Any]] = {}
+    for op, value in params.items():
+        if op not in operations:
+            continue  # PixTools ignores params of operations not asked for
+        if not isinstance(value, dict):
+            raise _bad(f"operation_params['{op}']", "must be an object")
+        out: dict[str, Any] = {}
+        if value.get("quality") is not None:
+            where = f"operation_params['{op}'].quality"
+            if op not in QUALITY_OPERATIONS:
+                raise _bad(where, f"is only supported for {'/'.join(QUALITY_OPERATIONS)}")
+            quality = _integer(value["quality"], where)
+            if not 1 <= quality <= 100:
+                raise _bad(where, "must be 1..100")
+            out["quality"] = quality
+        if value.get("resize") is not None:
+            out["resize"] = _resize(op, value["resize"])
+        per_op[op] = out
+    shared = params.get("resize")
+    if shared is not None:
+        if not isinstance(shared, dict):
+            raise _bad("operation_params['resize']", "must be an object")
+        extra = set(shared) - {"width", "height"}
+        if extra:
+            raise _bad("operation_params['resize']", f"has unknown key(s) {sorted(extra)}; allowed: height, width")
+    return per_op, shared
 
 
 def translate(operations_raw: str, params_raw: str | None) -> tuple[Pipeline, list[str]]:
-    """The pipeline for a PixTools request, and the operations list as given.
+    """The pipeline for a PixTools request, and the operations list as given (repeats included, as PixTools
+    records it; each operation runs once).
 
-    Shape: source → resize (if given) → denoise (if asked) → one convert per format; metadata reads the
-    original upload. Each operation's result is an output named after it.
+    Each operation is a branch from the upload: [resize] → convert, [resize] → denoise → PNG, or metadata of the
+    original. Branches with the same resize share one resize node. Each branch's result is an output named after
+    its operation.
     """
-    operations = _json(operations_raw, "operations")
-    if not isinstance(operations, list) or not operations or not all(isinstance(o, str) for o in operations):
-        raise _bad("operations", "must be a non-empty JSON array of operation names")
-    unknown = [o for o in operations if o not in OPERATIONS]
-    if unknown:
-        raise _bad("operations", f"unknown operation(s) {unknown}; known: {list(OPERATIONS)}")
-    if len(set(operations)) != len(operations):
-        raise _bad("operations", "an operation is listed twice")
-    params = _json(params_raw, "operation_params") if params_raw not in (None, "") else {}
-    if not isinstance(params, dict):
-        raise _bad("operation_params", "must be a JSON object keyed by operation")
-    for key, value in params.items():
-        if key not in PARAM_KEYS and key not in OPERATIONS:
-            raise _bad("operation_params", f"unknown key {key!r}")
-        if not isinstance(value, dict):
-            raise _bad(f"operation_params.{key}", "must be an object")
-        allowed = PARAM_KEYS.get(key, set())
-        extra = set(value) - allowed
-        if extra:
-            hint = f"; allowed: {sorted(allowed)}" if allowed else " (it takes no parameters)"
-            raise _bad(f"operation_params.{key}", f"unknown parameter(s) {sorted(extra)}{hint}")
-
+    operations = _operations(operations_raw)
+    per_op, shared = _params(params_raw, operations)
     nodes: list[dict[str, Any]] = []
-    base = SOURCE
-    if "resize" in params:
-        nodes.append({"id": "resize", "op": "resize", "params": params["resize"], "inputs": [base]})
-        base = "resize"
-    if "denoise" in operations:
-        nodes.append({"id": "denoise", "op": "denoise", "params": {}, "inputs": [base], "output": "denoise"})
-        base = "denoise"
-    for op in operations:
+    resize_nodes: dict[str, str] = {}
+    labels: dict[str, str] = {}  # node id → where its params came from, for error messages
+
+    def resized(op: str) -> str:
+        params = per_op.get(op, {}).get("resize", shared)
+        if params is None:
+            return SOURCE
+        key = json.dumps(params, sort_keys=True)
+        if key not in resize_nodes:
+            resize_nodes[key] = f"resize{len(resize_nodes) + 1}"
+            labels[resize_nodes[key]] = (
+                f"operation_params['{op}'].resize" if op in per_op else "operation_params['resize']"
+            )
+            nodes.append({"id": resize_nodes[key], "op": "resize", "params": params, "inputs": [SOURCE]})
+        return resize_nodes[key]
+
+    for op in dict.fromkeys(operations):
         if op in FORMAT_OPERATIONS:
-            convert = {"format": FORMAT_OPERATIONS[op], **params.get(op, {})}
-            nodes.append({"id": op, "op": "convert", "params": convert, "inputs": [base], "output": op})
-        elif op == "metadata":
+            convert = {
+                "format": FORMAT_OPERATIONS[op],
+                **{k: v for k, v in per_op.get(op, {}).items() if k != "resize"},
+            }
+            nodes.append({"id": op, "op": "convert", "params": convert, "inputs": [resized(op)], "output": op})
+        elif op == "denoise":
+            nodes.append({"id": "denoise", "op": "denoise", "params": {}, "inputs": [resized(op)]})
+            nodes.append(
+                {"id": "denoise_png", "op": "convert", "params": {"format": "png"}, "inputs": ["denoise"], "output": op}
+            )
+        else:
             nodes.append({"id": "metadata", "op": "metadata", "params": {}, "inputs": [SOURCE], "output": op})
-    return parse_pipeline({"nodes": nodes}), operations
+    labels.update({op: f"operation_params['{op}']" for op in operations})
+    try:
+        return parse_pipeline({"nodes": nodes}), operations
+    except InvalidPipeline as exc:  # the shape of errors PixTools clients read: one sentence in `detail`
+        parts = []
+        for e in exc.errors:
+            field = str(e.get("field") or "").removeprefix("params").lstrip(".")
+            where = labels.get(e.get("node") or "", "operation_params") + (f".{field}" if field else "")
+            parts.append(f"{where}: {e['message']}")
+        raise InvalidPipeline("; ".join(parts) or exc.message, exc.errors) from None

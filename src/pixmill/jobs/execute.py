@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
 from pixmill.imaging.errors import ImagingError
@@ -107,7 +108,7 @@ def _process(
                     data_results[out.name] = out.value.data
             per_input.append(data_results)
             steps += [{"input": index, "node": st.node, "op": st.op, "ms": round(st.ms, 3)} for st in result.steps]
-        archive = _store_archive(ctx, job_id, outputs) if api == "process" else None
+        archive = _store_pixtools_archive(ctx, job_id, outputs, assets[0]) if api == "process" else None
     except ImagingError as exc:
         log.info("job failed on its input", extra={"error": exc.message})
         _fail(ctx, job_id, exc.message)
@@ -180,12 +181,18 @@ def download_name(output: JobOutput, multiple_inputs: bool) -> str:
     return f"{stem}-{output.input_index}.{ext}" if multiple_inputs else f"{stem}.{ext}"
 
 
-def _store_archive(ctx: Context, job_id: str, outputs: list[JobOutput]) -> str:
-    multiple = len({o.input_index for o in outputs}) > 1
+def _store_pixtools_archive(ctx: Context, job_id: str, outputs: list[JobOutput], upload: Asset | None) -> str | None:
+    """The ZIP of a PixTools-shaped job's result files (no metadata JSON), named as PixTools names them; None
+    when there is no result file (a metadata-only job)."""
+    files = [o for o in outputs if shape.is_result_file(o.media_type)]
+    if not files:
+        return None
+    filename = upload.filename if upload is not None else None
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for out in outputs:
-            info = zipfile.ZipInfo(download_name(out, multiple), date_time=_ZIP_TIME)
+        for out in files:
+            name = shape.download_name(out.name, filename, out.storage_key.rsplit(".", 1)[-1])
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zf.writestr(info, ctx.storage.get(out.storage_key))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pixmill.db.models import Job
+from pixmill.db.models import Asset, Job
 from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
@@ -21,6 +21,14 @@ def get(session: Session, job_id: str) -> Job | None:
 def get_bare(session: Session, job_id: str) -> Job | None:
     """The job without its outputs (loaded on first access): one query where the outputs are not needed."""
     return session.get(Job, job_id)
+
+
+def input_filenames(session: Session, asset_ids: list[str]) -> dict[str, str]:
+    """Asset id → the file name it was uploaded with (an expired asset is missing)."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(select(Asset.id, Asset.filename).where(Asset.id.in_(asset_ids)))
+    return {asset_id: filename for asset_id, filename in rows}
 
 
 def webhook_pending(session: Session, job_id: str) -> bool:

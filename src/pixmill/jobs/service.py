@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
 from pixmill.imaging.pipeline import Pipeline
@@ -244,7 +245,38 @@ def archive_url(ctx: Context, job: Job, base_url: str | None = None) -> str | No
     return ctx.storage.signed_url(job.archive_key, job.expires_at, base_url or job.base_url, f"{job.id}.zip")
 
 
+def pixtools_results(ctx: Context, job: Job, base_url: str | None = None) -> tuple[dict[str, str], str | None]:
+    """A PixTools-shaped view of a job's results: operation → URL (image results only; '-<input>' added when a
+    v1 job with several inputs is read here) and the archive URL, downloading as PixTools names its files."""
+    with ctx.session() as s:
+        filenames = repository.input_filenames(s, job.input_ids)
+    base = base_url or job.base_url
+    multiple = len(job.input_ids) > 1
+    urls: dict[str, str] = {}
+    for o in job.outputs:
+        if not shape.is_result_file(o.media_type):
+            continue
+        filename = filenames.get(job.input_ids[o.input_index]) if o.input_index < len(job.input_ids) else None
+        name = shape.download_name(o.name, filename, o.storage_key.rsplit(".", 1)[-1])
+        urls[f"{o.name}-{o.input_index}" if multiple else o.name] = ctx.storage.signed_url(
+            o.storage_key, job.expires_at, base, name
+        )
+    archive = None
+    if job.archive_key:
+        first = filenames.get(job.input_ids[0]) if job.input_ids else None
+        archive = ctx.storage.signed_url(job.archive_key, job.expires_at, base, shape.archive_name(first))
+    return urls, archive
+
+
 def webhook_payload(ctx: Context, job: Job) -> dict[str, Any]:
+    if job.api == "process":
+        urls, _ = pixtools_results(ctx, job)
+        return {
+            "job_id": shape.public_job_id(job.id),
+            "status": job.status,
+            "result_urls": urls,
+            "error_message": job.error,
+        }
     return {
         "job_id": job.id,
         "status": job.status,
