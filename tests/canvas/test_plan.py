@@ -48,7 +48,7 @@ def test_a_plan_covers_every_cell(dmc: Palette) -> None:
     assert all(codes[e.code].rgb == e.rgb and codes[e.code].name == e.name for e in plan.legend)
     q = plan.quality
     assert q["colors_used"] == len(plan.legend)
-    assert q["isolated_share"] == 0.0  # cleanup is on by default
+    assert q["isolated_share"] <= 0.01  # cleanup is on by default (a costly stray cell stays: detail)
     assert 0 < q["mean_delta_e"] <= q["p95_delta_e"] <= q["max_delta_e"]
     assert (plan.cell_mm, plan.drill_shape, plan.palette_name) == (2.5, "square", "dmc")
 
