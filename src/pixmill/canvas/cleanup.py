@@ -26,10 +26,10 @@ from pixmill.canvas.color import ciede2000
 
 _CROSS = ndimage.generate_binary_structure(2, 1)
 
-MAX_MERGE_COST = 1.0
+MAX_MERGE_COST = 0.5
 """Default `max_cost`: ΔE00 a small region's cells may lose, on average, by merging into a neighbouring colour."""
 
-KEEP_DETAIL = 6.0
+KEEP_DETAIL = 8.0
 """Default `keep_detail`: an isolated cell whose merge would cost more than this many ΔE00 stays (a highlight)."""
 
 _MAX_REGION_PASSES = 12
