@@ -173,3 +173,28 @@ def test_components_match_per_colour_labelling() -> None:
 def test_isolated_mask() -> None:
     grid = np.array([[0, 1, 1], [2, 3, 1], [2, 0, 0]])
     assert isolated_mask(grid).tolist() == [[True, False, False], [False, True, False], [False, False, False]]
+
+
+def test_a_stray_cell_can_keep_its_colour_as_a_pair_when_that_costs_less() -> None:
+    grid = np.full((5, 5), 2)  # light grey
+    grid[2, 2] = 3  # a white stray cell
+    src = _source(grid, {(2, 2): [90.0, 0.0, 0.0], (2, 3): [96.0, 0.0, 0.0]})  # its right neighbour was nearly white
+    paired = clean(grid, 2, source=src, colours=LAB)
+    assert paired[2, 2] == 3 and paired[2, 3] == 3  # the neighbour joins it: a two-cell highlight
+    assert not isolated_mask(paired).any()
+    before = ciede2000(src.reshape(-1, 3), LAB[grid.ravel()]).sum()
+    assert ciede2000(src.reshape(-1, 3), LAB[paired.ravel()]).sum() < before  # and the error went down
+    alone = clean(grid, 2, source=src, colours=LAB, pairs=False)
+    assert alone[2, 2] == 2 and alone[2, 3] == 2
+
+
+def test_a_neighbour_that_keeps_another_cell_company_does_not_leave_it() -> None:
+    grid = np.full((5, 6), 2)
+    grid[2, 2] = 3  # the white stray cell
+    grid[2, 3] = 0  # its right neighbour (dark red) ...
+    grid[2, 4] = 0  # ... is the only company of this dark red cell
+    src = _source(grid, {(2, 3): [99.0, 0.0, 0.0]})  # joining the white cell would suit the neighbour's photo colour
+    cleaned = clean(grid, 2, source=src, colours=LAB)
+    assert cleaned[2, 3] == 0 and cleaned[2, 4] == 0  # the dark red pair stays a pair
+    assert cleaned[2, 2] == 3  # and the white cell, too costly to merge into grey or red, stays: detail
+    assert isolated_mask(cleaned).sum() == 1
