@@ -19,7 +19,7 @@ A region is a 4-connected set of cells of one colour; an isolated cell is a regi
 
 Without source colours every stray cell and small region merges (by majority), as a plain despeckle. On 82 photos
 (14 faces, CBSD68) at 160x200 cells, DMC, K = 40, the defaults leave 0.7 % of cells isolated and raise the mean
-CIEDE2000 from 4.36 to 4.49 (bench/canvas.py); merging every stray cell by majority raised it to 5.49.
+CIEDE2000 from 4.36 to 4.48 (bench/canvas.py); merging every stray cell by majority raised it to 5.49.
 """
 
 from __future__ import annotations
