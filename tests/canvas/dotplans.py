@@ -64,7 +64,7 @@ def make_plan(
 
 
 def _distinct_colours(n: int, rng: np.random.Generator) -> np.ndarray:
-    """n colours at least a little apart from each other and from the preview's dark gap."""
+    """n colours at least a little apart from each other, none very dark."""
     chosen: list[np.ndarray] = []
     while len(chosen) < n:
         c = rng.integers(60, 256, 3)

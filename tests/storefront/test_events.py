@@ -112,3 +112,47 @@ def test_malformed_event_is_422_and_stores_nothing(shop: TestClient) -> None:
     r = send(shop, {"id": "x", "type": "order.exploded", "created_at": "2026-01-01T00:00:00Z", "order": {"id": "o"}})
     assert r.status_code == 422
     assert _count(shop, OrderEvent) == 0
+
+
+def test_an_order_whose_line_item_failed_to_render_cannot_be_approved(shop: TestClient) -> None:
+    pid = photo(shop)
+    body = event("f1", "order.paid", "o9", pid)
+    body["order"]["line_items"].append({**body["order"]["line_items"][0], "photo": "gone-photo"})
+    send(shop, body)
+    order = wait_state(shop, "o9", ("ready_for_review",))
+    assert [r["status"] for r in order["renders"]] == ["COMPLETED", "FAILED"]
+    r = shop.post("/api/v1/storefront/orders/o9/approve", headers=STAFF)
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json") or "json" in r.headers["content-type"]
+    detail = r.json()["detail"]
+    assert "line item 1" in detail and "'gone-photo' is no longer stored" in detail
+    assert shop.get("/api/v1/storefront/orders/o9", headers=STAFF).json()["state"] == "ready_for_review"
+    # Rejecting stays possible; a rerender that fails again is still not approvable.
+    assert shop.post("/api/v1/storefront/orders/o9/reject", json={"reason": "photo"}, headers=STAFF).status_code == 200
+    shop.post("/api/v1/storefront/orders/o9/rerender", json={}, headers=STAFF)
+    wait_state(shop, "o9", ("ready_for_review",))
+    assert shop.post("/api/v1/storefront/orders/o9/approve", headers=STAFF).status_code == 409
+
+
+def test_the_guide_of_a_line_item_in_colour_or_black_and_white(shop: TestClient) -> None:
+    pid = photo(shop)
+    body = event("g1", "order.paid", "o10", pid)
+    body["order"]["line_items"].append({**body["order"]["line_items"][0], "photo": "gone-photo"})
+    send(shop, body)
+    order = wait_state(shop, "o10", ("ready_for_review",))
+    stored = shop.get(order["renders"][0]["guide_url"]).content
+    url = "/api/v1/storefront/orders/o10/guide"
+    assert shop.get(url).status_code == 401
+    r = shop.get(url, headers=STAFF)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content == stored  # the same guide as the render's
+    bw = shop.get(url, params={"colour": "false"}, headers=STAFF)
+    assert bw.status_code == 200 and bw.content.startswith(b"%PDF-") and bw.content != stored
+    assert 'filename="o10-v1-0-bw.pdf"' in bw.headers["content-disposition"]
+    assert shop.get(url, params={"colour": "false", "paper": "A3"}, headers=STAFF).status_code == 200
+    r = shop.get(url, params={"item": 1}, headers=STAFF)
+    assert r.status_code == 409 and "no longer stored" in r.json()["detail"]
+    assert shop.get(url, params={"item": 2}, headers=STAFF).status_code == 404
+    assert shop.get(url, params={"version": 3}, headers=STAFF).status_code == 404
+    assert shop.get("/api/v1/storefront/orders/none/guide", headers=STAFF).status_code == 404
+    assert shop.get(url, params={"paper": "A5"}, headers=STAFF).status_code == 422

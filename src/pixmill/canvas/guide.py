@@ -3,11 +3,17 @@
 Pages, in order:
   1. the cover: preview, canvas facts and the start of the legend;
   2. the rest of the legend, if it does not fit on the cover;
-  3. the symbol grid, tiled over pages (`tile_layout`): every cell's symbol as vector text on a light tint of its
-     colour, row and column numbers on all four edges, a bold line every 10 cells, the last few columns and rows of
-     the pages to the left and above repeated (washed out, behind a dashed line) and a page map;
+  3. the symbol grid, tiled over pages (`tile_layout`): every cell's symbol (vector text, or a vector shape) on a light
+     tint of its colour, row and column numbers on all four edges, a bold line every 10 cells, the last few columns
+     and rows of the pages to the left and above repeated (washed out, behind a dashed line), a page map, and at the
+     foot the legend of the colours on that page (symbol, code, name), so a page can be worked on its own;
   4. optionally (`scale_print=True`) the canvas at its real pitch, tiled over pages without overlap, to lay under or
      beside the canvas.
+
+`colour=False` gives the black-and-white variant: symbols only (white cells, black symbols, no colour swatches, a grey
+preview), for printing on a monochrome printer or reading without colour.
+
+Long colour names wrap at spaces (in a smaller size where needed), never cut mid-word.
 
 Deterministic: the same plan and options give byte-identical PDFs (reportlab's invariant mode fixes the creation date
 and the document ID).
@@ -26,6 +32,7 @@ from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped]
 from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
+from pixmill.canvas.legend import SHAPES, Shape
 from pixmill.canvas.model import CanvasError, DotPlan, LegendEntry
 from pixmill.canvas.preview import check_plan, render_preview_image
 
@@ -102,12 +109,16 @@ def paper_size(paper: str) -> tuple[float, float]:
         raise CanvasError(f"unknown paper {paper!r} (one of {', '.join(PAPERS)})") from None
 
 
-def grid_area(paper: str, margin_pt: float = DEFAULT_MARGIN_MM * MM) -> tuple[float, float, float, float]:
-    """(left, top, width, height) in points of the space a grid page has for cells."""
+def grid_area(
+    paper: str, margin_pt: float = DEFAULT_MARGIN_MM * MM, legend_pt: float = 0.0
+) -> tuple[float, float, float, float]:
+    """(left, top, width, height) in points of the space a grid page has for cells, above a page legend band
+    `legend_pt` high."""
     width, height = paper_size(paper)
     left = margin_pt + LABEL_PT
     top = height - margin_pt - HEADER_PT - LABEL_PT
-    return left, top, width - 2 * (margin_pt + LABEL_PT), height - 2 * margin_pt - HEADER_PT - 2 * LABEL_PT
+    band = legend_pt + PAGE_LEGEND_GAP_PT if legend_pt > 0 else 0.0
+    return left, top, width - 2 * (margin_pt + LABEL_PT), height - 2 * margin_pt - HEADER_PT - 2 * LABEL_PT - band
 
 
 def _split(n: int, capacity: int, overlap: int) -> list[tuple[int, int]]:
@@ -127,7 +138,13 @@ def _split(n: int, capacity: int, overlap: int) -> list[tuple[int, int]]:
 
 
 def tile_layout(
-    cols: int, rows: int, paper: str, cell_pt: float, overlap: int, margin_pt: float = DEFAULT_MARGIN_MM * MM
+    cols: int,
+    rows: int,
+    paper: str,
+    cell_pt: float,
+    overlap: int,
+    margin_pt: float = DEFAULT_MARGIN_MM * MM,
+    legend_pt: float = 0.0,
 ) -> list[Tile]:
     """Tiles (row-major) covering a cols x rows grid drawn at `cell_pt` points a cell on `paper`.
 
@@ -140,7 +157,7 @@ def tile_layout(
         raise CanvasError(f"cell size must be positive, got {cell_pt}")
     if overlap < 0:
         raise CanvasError(f"overlap must be 0 or more, got {overlap}")
-    _, _, width, height = grid_area(paper, margin_pt)
+    _, _, width, height = grid_area(paper, margin_pt, legend_pt)
     cap_x, cap_y = math.floor(width / cell_pt + 1e-9), math.floor(height / cell_pt + 1e-9)
     if cap_x < 1 or cap_y < 1:
         raise CanvasError(f"a {cell_pt / MM:.1f} mm cell does not fit on {paper}")
@@ -169,6 +186,26 @@ class CoverGeometry:
     preview: tuple[float, float, float, float]  # left, bottom, width, height of the box the preview fits in
     facts_left: float
     legend_top: float  # first legend row's top on the cover
+
+
+PAGE_LEGEND_ENTRY_PT = 13.5
+"""Height of one entry of a grid page's legend: the symbol, the code and up to two lines of name."""
+PAGE_LEGEND_HEAD_PT = 11.0
+PAGE_LEGEND_GAP_PT = 8.0
+PAGE_LEGEND_MIN_COL_PT = 100.0
+PAGE_LEGEND_GUTTER_PT = 8.0
+
+
+def page_legend_columns(paper: str, margin_pt: float = DEFAULT_MARGIN_MM * MM) -> int:
+    content_w = paper_size(paper)[0] - 2 * margin_pt
+    return max(1, int((content_w + PAGE_LEGEND_GUTTER_PT) // (PAGE_LEGEND_MIN_COL_PT + PAGE_LEGEND_GUTTER_PT)))
+
+
+def page_legend_height(n_entries: int, paper: str, margin_pt: float = DEFAULT_MARGIN_MM * MM) -> float:
+    """Points a grid page keeps at its foot for a legend of up to `n_entries` colours."""
+    if n_entries <= 0:
+        return 0.0
+    return PAGE_LEGEND_HEAD_PT + math.ceil(n_entries / page_legend_columns(paper, margin_pt)) * PAGE_LEGEND_ENTRY_PT
 
 
 LEGEND_ROW_PT = 14.0
@@ -215,6 +252,8 @@ class GuideLayout:
     margin_pt: float
     cell_pt: float
     overlap: int
+    legend_pt: float  # the legend band at the foot of each grid page
+    scale_legend_pt: float  # and of each 1:1 print page
     legend_pages: list[tuple[int, int]]
     tiles: list[Tile]
     scale_tiles: list[Tile]
@@ -249,14 +288,48 @@ def guide_layout(
         raise CanvasError(f"margin must be 0..40 mm, got {margin_mm}")
     margin_pt = margin_mm * MM
     cell_pt = cell_mm * MM
+    grid = np.asarray(plan.grid)
+    n = len(plan.legend)
+    full_pt = page_legend_height(n, paper, margin_pt)
+    if grid_area(paper, margin_pt, full_pt)[3] < 0.4 * grid_area(paper, margin_pt)[3]:
+        raise CanvasError(f"{n} colours leave too little of a {paper} page for the grid: use A3")
+
+    def layout(pt: float, cell: float, repeat: int) -> list[Tile]:
+        return tile_layout(plan.cols, plan.rows, paper, cell, repeat, margin_pt, pt)
+
+    # Each grid page keeps room at its foot for the colours it shows: as many as the page showing the most (tried
+    # with less room first; more room means fewer cells a page, so a layout is taken only when its pages fit).
+    tiles, legend_pt = layout(full_pt, cell_pt, overlap), full_pt
+    want = most_colours(grid, tiles)
+    for _ in range(4):
+        if page_legend_height(want, paper, margin_pt) >= legend_pt:
+            break
+        trial_pt = page_legend_height(want, paper, margin_pt)
+        trial = layout(trial_pt, cell_pt, overlap)
+        need = most_colours(grid, trial)
+        if page_legend_height(need, paper, margin_pt) <= trial_pt:
+            tiles, legend_pt = trial, trial_pt
+            break
+        want = need
+    scale_tiles = layout(full_pt, plan.cell_mm * MM, 0) if scale_print else []
     return GuideLayout(
         paper=paper,
         margin_pt=margin_pt,
         cell_pt=cell_pt,
         overlap=overlap,
-        legend_pages=legend_layout(len(plan.legend), paper, margin_pt),
-        tiles=tile_layout(plan.cols, plan.rows, paper, cell_pt, overlap, margin_pt),
-        scale_tiles=tile_layout(plan.cols, plan.rows, paper, plan.cell_mm * MM, 0, margin_pt) if scale_print else [],
+        legend_pt=legend_pt,
+        scale_legend_pt=page_legend_height(most_colours(grid, scale_tiles), paper, margin_pt) if scale_tiles else 0.0,
+        legend_pages=legend_layout(n, paper, margin_pt),
+        tiles=tiles,
+        scale_tiles=scale_tiles,
+    )
+
+
+def most_colours(grid: np.ndarray, tiles: Sequence[Tile]) -> int:
+    """The most colours any of `tiles` shows (overlap included)."""
+    return max(
+        (len(np.unique(grid[t.show_row0 : t.row1, t.show_col0 : t.col1])) for t in tiles),
+        default=0,
     )
 
 
@@ -293,9 +366,10 @@ class _CellStyle:
     symbols: bool
     thin_lines: bool
     font_ratio: float  # symbol size / cell size
+    colour: bool = True  # False: black and white, symbols only
 
     def fill(self, entry: LegendEntry) -> RGB:
-        return _mix(WHITE, _rgb(entry), self.tint)
+        return _mix(WHITE, _rgb(entry), self.tint) if self.colour else WHITE
 
 
 def _overlap_fill(fill: RGB) -> RGB:
@@ -313,6 +387,133 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     while text and stringWidth(text + "\u2026", font, size) > width:
         text = text[:-1]
     return text + "\u2026"
+
+
+def _name_lines(name: str, width: float, sizes: Sequence[float], max_lines: int) -> tuple[float, list[str]]:
+    """The largest of `sizes` at which `name`, broken at spaces only, fits `width` in at most `max_lines` lines (the
+    smallest size when none does): never a word cut."""
+    lines: list[str] = [name]
+    for size in sizes:
+        lines = _wrap_words(name, FONT, size, width)
+        if len(lines) <= max_lines and all(stringWidth(line, FONT, size) <= width for line in lines):
+            return size, lines
+    return sizes[-1], lines
+
+
+def _wrap_words(text: str, font: str, size: float, width: float) -> list[str]:
+    """`text` broken at spaces into lines no wider than `width` where the words allow (a long word keeps its line)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if stringWidth(candidate, font, size) <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------- symbols
+
+SHAPE_SCALE = 0.55
+"""A shape's radius / the symbol size (a text symbol's em)."""
+
+
+def _polygon(path: Any, points: Sequence[tuple[float, float]]) -> None:
+    path.moveTo(*points[0])
+    for point in points[1:]:
+        path.lineTo(*point)
+    path.close()
+
+
+def _ring(cx: float, cy: float, radii: Sequence[float], start: float, n: int) -> list[tuple[float, float]]:
+    """n points around (cx, cy) from angle `start` (radians, counter-clockwise), radii taken in turn."""
+    return [
+        (
+            cx + radii[k % len(radii)] * math.cos(start + 2 * math.pi * k / n),
+            cy + radii[k % len(radii)] * math.sin(start + 2 * math.pi * k / n),
+        )
+        for k in range(n)
+    ]
+
+
+def _cross(cx: float, cy: float, reach: float, half: float, angle: float) -> list[tuple[float, float]]:
+    """A plus sign's outline (arms `reach` long, `half` half-wide), turned by `angle`."""
+    corners = [
+        (half, half), (reach, half), (reach, -half), (half, -half), (half, -reach), (-half, -reach),
+        (-half, -half), (-reach, -half), (-reach, half), (-half, half), (-half, reach), (half, reach),
+    ]  # fmt: skip
+    cos, sin = math.cos(angle), math.sin(angle)
+    return [(cx + x * cos - y * sin, cy + x * sin + y * cos) for x, y in corners]
+
+
+def _heart(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    scale = r / 16.5
+    points = []
+    for k in range(32):
+        t = 2 * math.pi * k / 32
+        x = 16 * math.sin(t) ** 3
+        y = 13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)
+        points.append((cx + x * scale, cy + (y + 2.5) * scale))
+    return points
+
+
+def add_shape(filled: Any, stroked: Any, shape: Shape, cx: float, cy: float, r: float) -> None:
+    """Add `shape` centred on (cx, cy) with radius `r` to the path that fills (filled shapes) or strokes (open)."""
+    path = filled if shape.filled else stroked
+    kind = shape.kind
+    if kind == "disc":
+        path.circle(cx, cy, 0.85 * r)
+    elif kind == "square":
+        path.rect(cx - 0.75 * r, cy - 0.75 * r, 1.5 * r, 1.5 * r)
+    elif kind == "triangle_up":
+        _polygon(path, [(cx, cy + 0.95 * r), (cx - 0.95 * r, cy - 0.72 * r), (cx + 0.95 * r, cy - 0.72 * r)])
+    elif kind == "triangle_down":
+        _polygon(path, [(cx, cy - 0.95 * r), (cx + 0.95 * r, cy + 0.72 * r), (cx - 0.95 * r, cy + 0.72 * r)])
+    elif kind == "diamond":
+        _polygon(path, [(cx, cy + r), (cx + 0.75 * r, cy), (cx, cy - r), (cx - 0.75 * r, cy)])
+    elif kind == "star":
+        _polygon(path, _ring(cx, cy - 0.08 * r, (1.05 * r, 0.45 * r), math.pi / 2, 10))
+    elif kind == "plus":
+        _polygon(path, _cross(cx, cy, 0.95 * r, 0.3 * r, 0.0))
+    elif kind == "cross":
+        _polygon(path, _cross(cx, cy, 1.0 * r, 0.27 * r, math.pi / 4))
+    elif kind == "heart":
+        _polygon(path, _heart(cx, cy, r))
+    elif kind == "half_disc":
+        stroked.circle(cx, cy, 0.8 * r)
+        _polygon(filled, [(cx, cy + 0.8 * r), *_ring(cx, cy, (0.8 * r,), math.pi / 2, 32)[:17]])
+    elif kind == "hexagon":
+        _polygon(path, _ring(cx, cy, (0.92 * r,), math.pi / 2, 6))
+    elif kind == "bar":
+        path.rect(cx - 0.3 * r, cy - 0.9 * r, 0.6 * r, 1.8 * r)
+    else:
+        raise ValueError(f"unknown shape {kind!r}")
+
+
+def stroke_width(size: float) -> float:
+    """Line width of open shapes drawn at symbol size `size`."""
+    return 0.15 * size
+
+
+def draw_symbol(c: Any, symbol: str, cx: float, cy: float, size: float, ink: RGB) -> None:
+    """One symbol centred on (cx, cy) at symbol size `size` (points), as the grid draws it."""
+    shape = SHAPES.get(symbol)
+    c.setFillColorRGB(*ink)
+    if shape is None:
+        c.setFont(SYMBOL_FONT, size)
+        c.drawCentredString(cx, cy - 0.36 * size, symbol)
+        return
+    filled, stroked = c.beginPath(), c.beginPath()
+    add_shape(filled, stroked, shape, cx, cy, SHAPE_SCALE * size)
+    c.setStrokeColorRGB(*ink)
+    c.setLineWidth(stroke_width(size))
+    c.setLineJoin(1)
+    c.drawPath(filled, stroke=0, fill=1)
+    c.drawPath(stroked, stroke=1, fill=0)
+    c.setLineJoin(0)
 
 
 # ---------------------------------------------------------------------------------------------------------- drawing
@@ -334,6 +535,7 @@ class _Guide:
         self.c.setCreator("pixmill canvas guide")
         self.c.setSubject(f"{plan.cols} x {plan.rows} paint-by-dots canvas, palette {plan.palette_name}")
         self.page = 0
+        self._forms: set[str] = set()
 
     # ------------------------------------------------------------------ common
 
@@ -364,6 +566,8 @@ class _Guide:
         pw, ph = plan.cols * scale, plan.rows * scale
         px_w = max(plan.cols * 2, min(1400, round(pw / 72 * 200)))  # about 200 dpi, at least 2 px a drill
         image = render_preview_image(plan, px_w)
+        if not self.style.colour:
+            image = image.convert("L")
         jpeg = io.BytesIO()
         image.save(jpeg, "JPEG", quality=85)
         jpeg.seek(0)
@@ -454,42 +658,95 @@ class _Guide:
             y = top - LEGEND_HEAD_PT - (r + 1) * LEGEND_ROW_PT + 4  # text baseline
             self._legend_row(self.plan.legend[i], x, y, col_w)
 
-    def _legend_row(self, e: LegendEntry, x: float, y: float, col_w: float) -> None:
+    def _symbol_box(self, e: LegendEntry, x: float, y: float, size: float) -> None:
+        """The symbol as it appears on the grid pages, in a `size` box with its lower left corner at (x, y)."""
         c = self.c
+        fill = self.style.fill(e)
         c.setLineWidth(0.3)
         c.setStrokeGray(0.5)
-        c.setFillColorRGB(*_rgb(e))
-        c.rect(x, y - 2.5, 22, 10, stroke=1, fill=1)
-        # The symbol as it appears on the grid pages.
-        fill = self.style.fill(e)
-        size = 11.5
         c.setFillColorRGB(*fill)
-        c.rect(x + 30, y - 3.25, size, size, stroke=1, fill=1)
+        c.rect(x, y, size, size, stroke=1, fill=1)
+        draw_symbol(c, e.symbol, x + size / 2, y + size / 2, size * self.style.font_ratio, text_colour(fill))
         c.setStrokeGray(0)
-        c.setFillColorRGB(*text_colour(fill))
-        c.setFont(SYMBOL_FONT, 8)
-        c.drawCentredString(x + 30 + size / 2, y - 0.2, e.symbol)
         c.setFillGray(0)
+
+    def _name(self, name: str, x: float, y: float, width: float, size: float, max_lines: int) -> None:
+        """`name` from baseline `y` in `width`: on one line at `size`, else wrapped (smaller) in `max_lines` lines
+        centred on that line."""
+        sizes = [size, *(s for s in (7.5, 6.5, 6.0, 5.5, 5.0, 4.5) if s < size)]
+        fit_size, lines = _name_lines(name, width, sizes[:1], 1)
+        if len(lines) > 1 or stringWidth(lines[0], FONT, fit_size) > width:
+            fit_size, lines = _name_lines(name, width, sizes[1:], max_lines)
+        c = self.c
+        c.setFont(FONT, fit_size)
+        lead = fit_size * 1.08
+        first = y + (len(lines) - 1) * lead / 2 + (size - fit_size) * 0.3
+        for k, line in enumerate(lines):
+            c.drawString(x, first - k * lead, line)
+
+    def _legend_row(self, e: LegendEntry, x: float, y: float, col_w: float) -> None:
+        c = self.c
+        if self.style.colour:
+            c.setLineWidth(0.3)
+            c.setStrokeGray(0.5)
+            c.setFillColorRGB(*_rgb(e))
+            c.rect(x, y - 2.5, 22, 10, stroke=1, fill=1)
+        self._symbol_box(e, x + 30, y - 3.25, 11.5)
         c.setFont(FONT_BOLD, 8.5)
         c.drawString(x + 60, y, _fit(e.code, FONT_BOLD, 8.5, 40))
+        self._name(e.name, x + 104, y, col_w - 104 - 80, 8.5, 2)
         c.setFont(FONT, 8.5)
-        c.drawString(x + 104, y, _fit(e.name, FONT, 8.5, col_w - 104 - 80))
         c.drawRightString(x + col_w - 34, y, f"{e.count:,}")
         c.drawRightString(x + col_w, y, f"{e.bags:,}")
+
+    def _page_legend(self, tile: Tile, band_pt: float, top: float) -> None:
+        """The colours shown on this grid page, in legend order, in the band from `top` down (below the grid)."""
+        layout = self.layout
+        if band_pt <= 0:
+            return
+        c = self.c
+        shown = np.unique(self.grid[tile.show_row0 : tile.row1, tile.show_col0 : tile.col1]).tolist()
+        ncols = page_legend_columns(layout.paper, self.margin)
+        col_w = (self.width - 2 * self.margin - (ncols - 1) * PAGE_LEGEND_GUTTER_PT) / ncols
+        rows_per_col = math.ceil(len(shown) / ncols)
+        c.setFont(FONT_BOLD, 7.5)
+        c.setFillGray(0)
+        c.drawString(self.margin, top - 7.5, f"Colours on this page ({len(shown)} of {len(self.plan.legend)})")
+        c.setLineWidth(0.4)
+        c.setStrokeGray(0.6)
+        c.line(self.margin, top - PAGE_LEGEND_HEAD_PT + 1.5, self.width - self.margin, top - PAGE_LEGEND_HEAD_PT + 1.5)
+        c.setStrokeGray(0)
+        box = 10.0
+        for k, index in enumerate(shown):
+            col, row = divmod(k, rows_per_col)
+            x = self.margin + col * (col_w + PAGE_LEGEND_GUTTER_PT)
+            entry_top = top - PAGE_LEGEND_HEAD_PT - row * PAGE_LEGEND_ENTRY_PT
+            mid = entry_top - PAGE_LEGEND_ENTRY_PT / 2
+            e = self.plan.legend[index]
+            self._symbol_box(e, x, mid - box / 2, box)
+            c.setFont(FONT_BOLD, 7)
+            c.setFillGray(0)
+            c.drawString(x + box + 4, mid - 2.5, _fit(e.code, FONT_BOLD, 7, 28))
+            name_x = x + box + 34
+            self._name(e.name, name_x, mid - 2.3, col_w - (name_x - x), 6.5, 2)
 
     # ------------------------------------------------------------------ grid pages
 
     def grid_page(self, tile: Tile, tiles: Sequence[Tile], first_page: int, cell_pt: float, scale: bool) -> None:
         self._new_page()
-        left, top, avail_w, _ = grid_area(self.layout.paper, self.margin)
+        band = self.layout.scale_legend_pt if scale else self.layout.legend_pt
+        left, top, avail_w, _ = grid_area(self.layout.paper, self.margin, band)
         block_w, block_h = tile.shown_cols * cell_pt, tile.shown_rows * cell_pt
         gx = left + (avail_w - block_w) / 2
         gy = top - block_h  # bottom of the block
-        style = _CellStyle(1.0, True, False, 0.55) if scale else self.style
+        style = (
+            _CellStyle(1.0 if self.style.colour else 0.0, True, False, 0.55, self.style.colour) if scale else self.style
+        )
         self._cells(tile, gx, top, cell_pt, style)
         self._lines(tile, gx, top, cell_pt, style)
         self._numbers(tile, gx, top, gy, cell_pt)
         self._header(tile, tiles, first_page, scale)
+        self._page_legend(tile, band, gy - LABEL_PT - PAGE_LEGEND_GAP_PT / 2)
         if scale:
             self._footer("1:1 print: print at actual size (100 %, no fit-to-page); the bar above must measure 5 cm.")
         else:
@@ -528,7 +785,7 @@ class _Guide:
         if not style.symbols:
             return
         size = cell * style.font_ratio
-        widths = {e.symbol: stringWidth(e.symbol, SYMBOL_FONT, size) for e in legend}
+        widths = {e.symbol: stringWidth(e.symbol, SYMBOL_FONT, size) for e in legend if e.symbol not in SHAPES}
         by_colour: dict[RGB, list[tuple[int, int]]] = {}
         for key in sorted(fills):
             ink = text_colour(fills[key])
@@ -537,15 +794,47 @@ class _Guide:
             for i, j in zip(*np.nonzero(keys == key), strict=True):
                 by_colour.setdefault(ink, []).append((int(i), int(j)))
         baseline = cell / 2 - 0.36 * size
+        # Shapes are drawn once each as a form and placed per cell (a few bytes a cell instead of a whole path).
+        forms = {e.symbol: self._shape_form(e.symbol, size) for e in legend if e.symbol in SHAPES}
         for ink in sorted(by_colour):
             text = c.beginText()
             text.setFont(SYMBOL_FONT, size)
             text.setFillColorRGB(*ink)
+            placed: list[tuple[str, float, float]] = []
             for i, j in sorted(by_colour[ink]):
                 symbol = legend[int(sub[i, j])].symbol
+                if symbol in forms:
+                    placed.append((forms[symbol], gx + (j + 0.5) * cell, top - (i + 0.5) * cell))
+                    continue
                 text.setTextOrigin(gx + (j + 0.5) * cell - widths[symbol] / 2, top - (i + 1) * cell + baseline)
                 text.textOut(symbol)
             c.drawText(text)
+            if placed:
+                c.setFillColorRGB(*ink)
+                c.setStrokeColorRGB(*ink)
+                for name, x, y in placed:
+                    c.addLiteral(f"q 1 0 0 1 {x:.2f} {y:.2f} cm")
+                    c.doForm(name)
+                    c.addLiteral("Q")
+        c.setStrokeGray(0)
+
+    def _shape_form(self, symbol: str, size: float) -> str:
+        """The name of a form that draws the shape `symbol` at symbol size `size` centred on the origin, in the
+        colours of the place it is used."""
+        name = f"sym{ord(symbol):x}_{size:.3f}".replace(".", "_")
+        if name not in self._forms:
+            c = self.c
+            extent = size
+            c.beginForm(name, -extent, -extent, extent, extent)
+            filled, stroked = c.beginPath(), c.beginPath()
+            add_shape(filled, stroked, SHAPES[symbol], 0.0, 0.0, SHAPE_SCALE * size)
+            c.setLineWidth(stroke_width(size))
+            c.setLineJoin(1)
+            c.drawPath(filled, stroke=0, fill=1)
+            c.drawPath(stroked, stroke=1, fill=0)
+            c.endForm()
+            self._forms.add(name)
+        return name
 
     def _lines(self, tile: Tile, gx: float, top: float, cell: float, style: _CellStyle) -> None:
         c = self.c
@@ -722,18 +1011,19 @@ def render_guide(
     margin_mm: float = DEFAULT_MARGIN_MM,
     title: str = "Paint-by-dots canvas",
     compress: bool = True,
+    colour: bool = True,
 ) -> bytes:
     """The printable PDF guide of `plan` (see the module docstring); `guide_layout` gives its pages.
 
     `cell_mm` is the grid's cell size on paper, `overlap` the cells repeated from neighbouring grid pages, `tint` how
     strongly cells are tinted with their colour (0 white .. 1 the full colour), `compress` off leaves the page content
-    streams readable.
+    streams readable, `colour` off gives the black-and-white variant (symbols only).
     """
     check_plan(plan)
     if not 0.0 <= tint <= 1.0:
         raise CanvasError(f"tint must be 0..1, got {tint}")
     layout = guide_layout(plan, paper, cell_mm, overlap, scale_print, margin_mm)
-    guide = _Guide(plan, layout, _CellStyle(tint, True, True, 0.6), title, compress)
+    guide = _Guide(plan, layout, _CellStyle(tint if colour else 0.0, True, True, 0.6, colour), title, compress)
     guide.cover(layout.legend_pages[0])
     for span in layout.legend_pages[1:]:
         guide.legend_page(span)

@@ -51,7 +51,13 @@ def plan_from_grid(rgb: np.ndarray, palette: Palette, settings: CanvasSettings) 
     else:
         grid = nearest(unique_lab, chosen_index).index[inverse].reshape(rows, cols)
     if settings.cleanup:
-        grid = clean(grid, settings.min_region, ciede2000_matrix(chosen_lab, chosen_lab))
+        grid = clean(
+            grid,
+            settings.min_region,
+            ciede2000_matrix(chosen_lab, chosen_lab),
+            source=unique_lab[inverse].reshape(rows, cols, 3),
+            colours=chosen_lab,
+        )
 
     used_counts = np.bincount(grid.ravel(), minlength=len(chosen))
     used = np.flatnonzero(used_counts)

@@ -1,4 +1,8 @@
-"""Previews of a dot plan: the canvas drawn as drills (round or square, lightly shaded) on a dark gap background.
+"""Previews of a dot plan: the canvas drawn as drills (round or square, lightly shaded) with light gaps between them.
+
+Faithful on average: each legend colour's drill texture (gap, facets, glint) is a pattern of zero mean added to the
+colour, so a cell averaged over its pixels is the plan's colour (to within rounding; the darkest and lightest colours,
+which have no room for the pattern, show it weaker). What the customer sees from a distance is what they will get.
 
 Fast and deterministic, with no per-cell drawing: a small antialiased texture of one drill is built per legend colour
 (sampled at quarter-pixel sub-positions when a cell is a fractional number of pixels), and every pixel of the preview
@@ -19,8 +23,14 @@ from PIL import Image
 
 from pixmill.canvas.model import CanvasError, DotPlan
 
-GAP_RGB = (26, 26, 30)
-"""Colour showing between the drills."""
+GAP_LIFT = 48.0
+"""How much lighter than the drills (sRGB levels) the canvas shows between them, before the pattern is centred."""
+
+SHADE_LEVELS = 110.0
+"""sRGB levels of the darkest facet's shadow, before the pattern is centred."""
+
+_MIN_AMPLITUDE = 0.5
+"""The pattern's strength never drops below this share, even where the colour has no room for it (black, white)."""
 
 MAX_PREVIEW_PX = 16384
 """Longest side a preview may have."""
@@ -123,7 +133,7 @@ def _texture_size(cell_px: float, n_colors: int) -> int:
 
 
 def drill_textures(plan: DotPlan, cell_px: float, size: int) -> np.ndarray:
-    """(n_legend, size, size, 4) uint8 RGBX: each legend colour as one drill on the gap background.
+    """(n_legend, size, size, 4) uint8 RGBX: each legend colour as one drill with the gap around it.
 
     Texel (i, j) is what a pixel of an image with `cell_px` pixels per cell shows when its centre falls at
     sub-position ((j + 0.5) / size, (i + 0.5) / size) of a cell: the drill averaged over that pixel's footprint.
@@ -138,15 +148,21 @@ def drill_textures(plan: DotPlan, cell_px: float, size: int) -> np.ndarray:
         return a.reshape(size, ss, size, ss).mean(axis=(1, 3))
 
     cover = down(coverage)
-    mul = down(coverage * m)
-    white = down(coverage * h)
-    gap = np.array(GAP_RGB, dtype=np.float64)
+    # A pattern in sRGB levels, the same for every colour: the shading and glint of the drill over its footprint,
+    # the lifted gap around it; centred so that it adds nothing on average over a cell.
+    drill = 255.0 * h - SHADE_LEVELS * (1.0 - m)
+    pattern = down(coverage * drill) + (1.0 - cover) * GAP_LIFT
+    pattern -= pattern.mean()
     rgb = legend_rgb(plan).astype(np.float64)
-    shaded = (gap[None, None, None, :] * (1.0 - cover)[None, :, :, None] + 255.0 * white[None, :, :, None]).astype(
-        np.float32
-    ) + rgb.astype(np.float32)[:, None, None, :] * mul.astype(np.float32)[None, :, :, None]
+    # Per colour, the strength that keeps the pattern inside 0..255 (one strength for all channels: no hue shift).
+    up, down_ = max(float(pattern.max()), 1e-9), max(float(-pattern.min()), 1e-9)
+    room = np.minimum((255.0 - rgb) / up, rgb / down_).min(axis=1)
+    amplitude = np.clip(room, _MIN_AMPLITUDE, 1.0).astype(np.float32)
+    texels = rgb.astype(np.float32)[:, None, None, :] + (
+        amplitude[:, None, None, None] * pattern.astype(np.float32)[None, :, :, None]
+    )
     tex = np.full((len(plan.legend), size, size, 4), 255, dtype=np.uint8)
-    tex[..., :3] = np.clip(np.rint(shaded), 0, 255)
+    tex[..., :3] = np.clip(np.rint(texels), 0, 255)  # only the darkest and lightest colours clip (a little)
     return tex
 
 

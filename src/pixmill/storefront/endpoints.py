@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -185,3 +185,40 @@ def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: Rer
 @router.post("/storefront/orders/{order_id}/fulfil", dependencies=[Staff], summary="Mark as fulfilled (shipped)")
 def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return _act(request, ctx, base, order_id, "fulfil")
+
+
+@router.get(
+    "/storefront/orders/{order_id}/guide",
+    dependencies=[Staff],
+    summary="A line item's PDF guide, in colour or black and white (symbols only)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The guide"},
+        404: {"description": "No such order, or no such line item at that version"},
+        409: {"description": "The line item did not render"},
+    },
+)
+async def item_guide(
+    request: Request,
+    ctx: Ctx,
+    order_id: str,
+    item: Annotated[int, Query(ge=0, description="Line item, from 0.")] = 0,
+    version: Annotated[
+        int | None, Query(ge=1, description="Render version; the order's current one if left out.")
+    ] = None,
+    colour: Annotated[bool, Query(description="false: the black-and-white guide, symbols only.")] = True,
+    paper: Literal["A4", "Letter", "A3"] = "A4",
+) -> Response:
+    order, renders = await run_in_threadpool(service.get_order, ctx, order_id)
+    wanted = version or order.version
+    render = next((r for r in renders if r.version == wanted and r.item_index == item), None)
+    if render is None:
+        raise Problem(404, "Line item not found", f"order {order_id!r} has no line item {item} at version {wanted}")
+    if render.status != "COMPLETED" or not render.plan_key:
+        reason = render.error or render.status.lower()
+        raise Problem(409, "Not rendered", f"line item {item} of version {wanted} did not render: {reason}")
+    pdf = await asyncio.wrap_future(_pool(request).submit(tasks.guide, render.plan_key, paper, colour))
+    name = f"{order_id}-v{wanted}-{item}{'' if colour else '-bw'}.pdf"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

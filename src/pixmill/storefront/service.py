@@ -127,6 +127,8 @@ def staff_action(
             raise InvalidTransition(
                 f"cannot {action} an order that is {order.state} (allowed from {', '.join(allowed_from)})"
             )
+        if action == "approve":
+            _check_rendered(s, order)
         version = None
         if action == "rerender":
             version = _start_version(s, order, canvas, palette_version)
@@ -138,6 +140,26 @@ def staff_action(
         order.updated_at = datetime.now(UTC)
         s.commit()
         return order, version
+
+
+def _check_rendered(s: Session, order: Order) -> None:
+    """Raise InvalidTransition unless every line item of the order's current version rendered."""
+    failed = list(
+        s.scalars(
+            select(OrderRender)
+            .where(
+                OrderRender.order_id == order.id,
+                OrderRender.version == order.version,
+                OrderRender.status != "COMPLETED",
+            )
+            .order_by(OrderRender.item_index)
+        )
+    )
+    if failed:
+        reasons = "; ".join(f"line item {r.item_index}: {r.error or r.status.lower()}" for r in failed)
+        raise InvalidTransition(
+            f"cannot approve an order whose line items did not render ({reasons}): rerender or reject it"
+        )
 
 
 def get_order(ctx: Context, order_id: str) -> tuple[Order, list[OrderRender]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.guide import render_guide
-from pixmill.canvas.model import Palette
+from pixmill.canvas.model import DotPlan, Palette
 from pixmill.canvas.plan import make_plan
 from pixmill.canvas.preview import render_preview
 from pixmill.context import Context
@@ -33,6 +33,12 @@ def preview(
     ctx.storage.put(key, render_preview(plan, width, "png"), "image/png")
     data = plan.to_json()
     return {"cols": plan.cols, "rows": plan.rows, "legend": data["legend"], "quality": data["quality"]}
+
+
+def guide(ctx: Context, plan_key: str, paper: str, colour: bool) -> bytes:
+    """The PDF guide of a stored plan: in colour, or black and white (symbols only)."""
+    plan = DotPlan.from_json(json.loads(ctx.storage.get(plan_key)))
+    return render_guide(plan, paper, colour=colour)
 
 
 def render_order(ctx: Context, order_id: str, version: int) -> None:
