@@ -235,3 +235,29 @@ def test_help_shows_readable_types(tmp_path: Path) -> None:
         assert unreadable not in text
     serve = run("serve", "--help", cwd=tmp_path).stdout
     assert "INTEGER" in serve and "<int>" not in serve
+
+
+def test_canvas_writes_plan_preview_and_guide_from_a_palette_file_or_the_database(tmp_path: Path) -> None:
+    (tmp_path / "p.jpg").write_bytes(images.jpeg(400, 300))
+    settings = "cols=40,rows=30,max_colors=10"
+    result = run("canvas", "p.jpg", "--palette", str(DMC), "--canvas", settings, "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads((tmp_path / "out" / "p.plan.json").read_text())
+    assert (plan["cols"], plan["rows"]) == (40, 30) and len(plan["legend"]) <= 10
+    assert images.decode((tmp_path / "out" / "p.preview.png").read_bytes()).width == 2400
+    assert (tmp_path / "out" / "p.guide.pdf").read_bytes().startswith(b"%PDF")
+    assert_user_error(run("canvas", "p.jpg", "--canvas", settings, "-o", "db", cwd=tmp_path), 2, "no palette 'dmc'")
+    assert run("palettes", "import", "dmc", str(DMC), cwd=tmp_path).returncode == 0
+    result = run("canvas", "p.jpg", "--canvas", settings, "--no-guide", "-o", "db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "db").iterdir()) == ["p.plan.json", "p.preview.png"]
+
+
+def test_canvas_errors_are_clear(tmp_path: Path) -> None:
+    (tmp_path / "p.jpg").write_bytes(images.jpeg(400, 300))
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    bogus = run("canvas", "p.jpg", "--palette", str(DMC), "--canvas", "cols=40,sparkle=1", cwd=tmp_path)
+    assert_user_error(bogus, 2, "sparkle: Extra inputs are not permitted")
+    assert_user_error(run("canvas", "p.jpg", "--palette", str(DMC), "--paper", "A5", cwd=tmp_path), 2, "A4")
+    result = run("canvas", "bad.jpg", "--palette", str(DMC), "--canvas", "cols=10,rows=10", "-o", "o", cwd=tmp_path)
+    assert_user_error(result, 1, "bad.jpg")

@@ -494,3 +494,101 @@ def _palettes_for(names: list[str], files: list[str]) -> dict[str, Any]:
         ) from None
     finally:
         ctx.close()
+
+
+@app.command(epilog="Example:  pixmill canvas photo.jpg --canvas width_cm=30,height_cm=40,max_colors=30 -o out/")
+def canvas(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Photos and folders (a folder's images; its subfolders too with -r).", metavar="PATH"),
+    ],
+    palette: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME|[NAME=]FILE.csv",
+            help="A palette stored in the database (pixmill palettes import), or a CSV file (code,name,r,g,b).",
+        ),
+    ] = "dmc",
+    settings: Annotated[
+        str,
+        typer.Option(
+            "--canvas",
+            metavar="KEY=VALUE,…",
+            help="Canvas settings, canvas_preview's parameters in --op syntax: width_cm=40,height_cm=50 or "
+            "cols=160,rows=200; max_colors, fit, gravity, dither, cleanup, drill_shape … (pixmill operations).",
+        ),
+    ] = "",
+    out: Annotated[Path, typer.Option("-o", "--out", metavar="FOLDER", help="Output folder.")] = Path("."),
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Take images in subfolders too.")] = False,
+    preview_width: Annotated[
+        int, typer.Option(min=100, max=8000, metavar="PIXELS", help="Width of the preview.")
+    ] = 2400,
+    paper: Annotated[str, typer.Option(metavar="A4|Letter|A3", help="Paper of the PDF guide.")] = "A4",
+    guide: Annotated[bool, typer.Option("--guide/--no-guide", help="Write the PDF guide.")] = True,
+) -> None:
+    """Turn photos into paint-by-dots canvases: <stem>.plan.json, <stem>.preview.png and <stem>.guide.pdf each."""
+    from pydantic import ValidationError
+    from rich.console import Console
+    from rich.text import Text
+
+    from pixmill import batch
+    from pixmill.canvas.grid import CanvasSettings
+    from pixmill.canvas.guide import PAPERS, render_guide
+    from pixmill.canvas.model import CanvasError
+    from pixmill.canvas.plan import make_plan
+    from pixmill.canvas.preview import render_preview
+    from pixmill.imaging.errors import ImagingError
+    from pixmill.imaging.steps import parse_step
+
+    def fail(message: str) -> typer.Exit:
+        typer.echo(f"error: {message}", err=True)
+        return typer.Exit(2)
+
+    if paper not in PAPERS:
+        raise fail(f"--paper takes {', '.join(PAPERS)}")
+    try:
+        values = parse_step(f"canvas_preview:{settings}")["params"]
+        canvas_settings = CanvasSettings.model_validate(values)
+    except ImagingError as exc:
+        raise fail(exc.message) from None
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(x) for x in e['loc']) or 'canvas'}: {e['msg']}" for e in exc.errors()]
+        raise fail("\n".join(["the canvas settings are not valid", *lines])) from None
+    is_file = "=" in palette or palette.lower().endswith(".csv") or "/" in palette
+    try:
+        palettes = _palettes_for([] if is_file else [palette], [palette] if is_file else [])
+        (drills,) = palettes.values()
+        sources = batch.collect(inputs, recursive)
+        if not sources:
+            raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
+        batch.check_names(sources)
+        batch.prepare_output_folder(out)
+    except (batch.BatchRefused, ValueError) as exc:
+        raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
+    limits = Settings().limits
+    writer = batch.Writer(out, sources, chain=False)
+    failures = 0
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("canvases", total=len(sources))
+        for source in sources:
+            try:
+                plan = make_plan(source.path.read_bytes(), drills, canvas_settings, limits)
+                writer.write(source, "plan", "json", json.dumps(plan.to_json(), sort_keys=True).encode())
+                writer.write(source, "preview", "png", render_preview(plan, preview_width, "png"))
+                if guide:
+                    title = f"{source.rel.stem}: {plan.cols} x {plan.rows} drills, {drills.name} v{drills.version}"
+                    writer.write(source, "guide", "pdf", render_guide(plan, paper=paper, title=title))
+            except (OSError, ImagingError, CanvasError, batch.BatchRefused) as exc:
+                failures += 1
+                if isinstance(exc, ImagingError | CanvasError | batch.BatchRefused):
+                    message = exc.message
+                else:
+                    message = exc.strerror or str(exc)
+                progress.console.print(Text(f"error: {source.path}: {message}", style="red"), soft_wrap=True)
+            progress.advance(task)
+    typer.echo(f"{len(sources) - failures} of {len(sources)} canvas(es) written to {out}")
+    if failures:
+        typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
+        raise typer.Exit(1)
