@@ -6,8 +6,11 @@
 - libvips: N fresh Python processes started together, each running `pyvips.Image.thumbnail(path, 800)` then
   `webpsave(Q=80)` over its share of the files (libvips' own threads left at their default).
 N is one per CPU. Rounds alternate which goes first; the figure is the ratio of the medians (libvips'
-time over pixmill's, so 1.0x means as fast, higher is faster). The photos are made from the shared test
-photos (upscaled, with grain) into a temporary folder, kept there for later runs, never in the repository.
+time over pixmill's, so 1.0x means as fast, higher is faster). CPU time (user + system, every process
+of the batch) is printed beside it: on a machine shared with other work, wall time also depends on how
+many threads each side has for the scheduler to share the CPUs among (libvips runs its own threads).
+The photos are made from the shared test photos (upscaled, with grain) into a temporary folder, kept
+there for later runs, never in the repository.
 
 Needs the `bench` extra (pyvips and its libvips binary wheel). Usage: python bench/cli.py [--rounds 5]
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,6 +59,11 @@ def photos(count: int) -> Path:
     return folder
 
 
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pixmill(src: Path, out: Path, jobs: int) -> float:
     args = [sys.executable, "-m", "pixmill", "process", str(src), *PIXMILL_OPS, "-j", str(jobs), "-o", str(out)]
     t0 = time.perf_counter()
@@ -87,6 +96,7 @@ def main() -> None:
     print(f"{args.photos} photos 4000x3000 ({megabytes:.0f} MB) -> fit 800x800 WEBP q80, {args.jobs} process(es) each")
     print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, {os.cpu_count()} CPUs here")
     times: dict[str, list[float]] = {"pixmill": [], "libvips": []}
+    cpu: dict[str, list[float]] = {"pixmill": [], "libvips": []}
     runners = {"pixmill": run_pixmill, "libvips": run_vips}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
@@ -95,8 +105,13 @@ def main() -> None:
                 out = Path(tmp, name)
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir()
+                before = children_cpu_s()
                 times[name].append(runners[name](src, out, args.jobs))
-            print(f"round {r + 1}: pixmill {times['pixmill'][-1]:.2f} s, libvips {times['libvips'][-1]:.2f} s")
+                cpu[name].append(children_cpu_s() - before)
+            print(
+                f"round {r + 1}: pixmill {times['pixmill'][-1]:.2f} s ({cpu['pixmill'][-1]:.1f} CPU s), "
+                f"libvips {times['libvips'][-1]:.2f} s ({cpu['libvips'][-1]:.1f} CPU s)"
+            )
         a = pyvips.Image.new_from_file(str(Path(tmp, "pixmill", "photo000.webp")))
         b = pyvips.Image.new_from_file(str(Path(tmp, "libvips", "photo000.webp")))
         print(f"output sizes: pixmill {a.width}x{a.height}, libvips {b.width}x{b.height}")
@@ -104,6 +119,8 @@ def main() -> None:
     print(f"median of {args.rounds} rounds: pixmill {pix:.2f} s ({args.photos / pix:.1f} photos/s), ", end="")
     print(f"libvips {vips:.2f} s ({args.photos / vips:.1f} photos/s)")
     print(f"pixmill / libvips throughput: {vips / pix:.2f}x  (goal >= 0.9x)")
+    pix_cpu, vips_cpu = statistics.median(cpu["pixmill"]), statistics.median(cpu["libvips"])
+    print(f"CPU time per batch (median): pixmill {pix_cpu:.1f} s, libvips {vips_cpu:.1f} s: {vips_cpu / pix_cpu:.2f}x")
 
 
 if __name__ == "__main__":

@@ -261,3 +261,13 @@ def test_canvas_errors_are_clear(tmp_path: Path) -> None:
     assert_user_error(run("canvas", "p.jpg", "--palette", str(DMC), "--paper", "A5", cwd=tmp_path), 2, "A4")
     result = run("canvas", "bad.jpg", "--palette", str(DMC), "--canvas", "cols=10,rows=10", "-o", "o", cwd=tmp_path)
     assert_user_error(result, 1, "bad.jpg")
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_taken_as_input(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(images.jpeg(80, 60))
+    for _ in range(2):
+        result = run("process", "photos", "-r", "--op", "webp", "-o", "photos/web", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "1 of 1 file(s) done" in result.stdout
+    assert [p.name for p in (tmp_path / "photos" / "web").iterdir()] == ["a.webp"]

@@ -50,11 +50,13 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _folder_files(folder: Path, recursive: bool) -> list[Path]:
+def _folder_files(folder: Path, recursive: bool, skip: str | None) -> list[Path]:
     found = []
     walk = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
     for dirpath, dirnames, filenames in walk:
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) != skip
+        )
         for name in sorted(filenames):
             path = Path(dirpath, name)
             if not name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
@@ -62,16 +64,18 @@ def _folder_files(folder: Path, recursive: bool) -> list[Path]:
     return found
 
 
-def collect(inputs: list[Path], recursive: bool = False) -> list[Source]:
+def collect(inputs: list[Path], recursive: bool = False, out: Path | None = None) -> list[Source]:
     """The files to process: each file named, and the images in each folder named (its subfolders too with
-    `recursive`). A folder's images keep their place below it; named files keep theirs below the folder
-    all of them share. A path that does not exist is kept, to fail with its own message."""
+    `recursive`, except the output folder `out`: a second run does not take the first one's outputs as
+    inputs). A folder's images keep their place below it; named files keep theirs below the folder all
+    of them share. A path that does not exist is kept, to fail with its own message."""
+    skip = os.path.realpath(out) if out is not None else None
     sources: list[Source] = []
     named: list[Path] = []
     for path in inputs:
         if path.is_dir():
             try:
-                sources += [Source(f, f.relative_to(path)) for f in _folder_files(path, recursive)]
+                sources += [Source(f, f.relative_to(path)) for f in _folder_files(path, recursive, skip)]
             except OSError as exc:
                 raise BatchRefused(f"cannot read the folder {path}: {exc.strerror or exc}") from None
         else:

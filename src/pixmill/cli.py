@@ -329,8 +329,8 @@ def process(
         typer.Option(
             "--op",
             metavar="NAME:KEY=VALUE,…",
-            help="A step, run in the order given (repeat). List items are separated by ';': "
-            "thumbnails:sizes=160;320. jpeg/png/webp/avif/gif/tiff stand for convert:format=….",
+            help="A step, run in the order given (repeat). List items are separated by ';' (quote the step): "
+            "'thumbnails:sizes=160;320'. jpeg/png/webp/avif/gif/tiff stand for convert:format=….",
         ),
     ] = None,
     pipeline_file: Annotated[
@@ -390,7 +390,7 @@ def process(
     assert isinstance(pipeline, Pipeline)
     try:
         palettes = _palettes_for(pipeline.palette_names, palette or [])
-        sources = batch.collect(inputs, recursive)
+        sources = batch.collect(inputs, recursive, out)
         if not sources:
             raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
         batch.check_names(sources)
@@ -558,7 +558,7 @@ def canvas(
     try:
         palettes = _palettes_for([] if is_file else [palette], [palette] if is_file else [])
         (drills,) = palettes.values()
-        sources = batch.collect(inputs, recursive)
+        sources = batch.collect(inputs, recursive, out)
         if not sources:
             raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
         batch.check_names(sources)
