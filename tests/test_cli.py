@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pixmill import batch
+from pixmill.imaging.catalogue import RunContext
+from pixmill.imaging.pipeline import parse_pipeline
+from pixmill.imaging.steps import parse_step
 from tests import images
 from tests.conftest import SHARED
 
@@ -271,3 +275,23 @@ def test_an_output_folder_inside_the_input_folder_is_not_taken_as_input(tmp_path
         assert result.returncode == 0, result.stderr
         assert "1 of 1 file(s) done" in result.stdout
     assert [p.name for p in (tmp_path / "photos" / "web").iterdir()] == ["a.webp"]
+
+
+_real_run_one = batch.run_one
+
+
+def _dies_on_b(task: tuple[int, str]) -> batch.Outcome:
+    if task[1].endswith("b.png"):
+        os._exit(1)  # as a worker killed for memory would
+    return _real_run_one(task)
+
+
+def test_a_worker_process_that_dies_fails_its_files_not_the_batch(tmp_path: Path, monkeypatch) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.png").write_bytes(images.png(40, 30))
+    monkeypatch.setattr(batch, "run_one", _dies_on_b)  # the forked workers inherit it
+    sources = batch.collect([tmp_path])
+    outcomes = list(batch.run_all(sources, parse_pipeline([parse_step("webp")]), RunContext(), jobs=2))
+    assert sorted(index for index, _, _ in outcomes) == [0, 1, 2]
+    errors = {sources[index].path.name: error for index, _, error in outcomes}
+    assert "worker process running it died" in (errors["b.png"] or "")

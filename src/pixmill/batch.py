@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,7 +181,10 @@ def run_one(task: tuple[int, str]) -> Outcome:
 def run_all(
     sources: list[Source], pipeline: Pipeline, ctx: RunContext, jobs: int, on_start: Callable[[], None] | None = None
 ) -> Iterator[Outcome]:
-    """Outcomes as files finish, from `jobs` processes (one: in this process)."""
+    """Outcomes as files finish, from `jobs` processes (one: in this process).
+
+    A worker process that dies (killed, out of memory) fails the files it had not finished, not the batch.
+    """
     tasks = [(i, str(s.path)) for i, s in enumerate(sources)]
     jobs = max(1, min(jobs, len(tasks)))
     if jobs == 1:
@@ -188,13 +193,21 @@ def run_all(
             on_start()
         yield from map(run_one, tasks)
         return
-    # fork: each worker starts with the modules already imported here, in milliseconds. The pool is
-    # made before the caller starts any thread (the progress bar's), as fork wants.
-    method = "fork" if sys.platform == "linux" else None
-    with multiprocessing.get_context(method).Pool(jobs, _init_worker, (pipeline.to_json(), ctx)) as pool:
+    # fork: each worker starts with the modules already imported here, in milliseconds; the pool's processes
+    # all start at the first submit, before the caller starts any thread of its own (the progress bar's).
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    pool = ProcessPoolExecutor(jobs, context, _init_worker, (pipeline.to_json(), ctx))
+    try:
+        futures = {pool.submit(run_one, task): task[0] for task in tasks}
         if on_start:
             on_start()
-        yield from pool.imap_unordered(run_one, tasks)
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                yield futures[future], [], "the worker process running it died (killed, or out of memory?)"
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Writer:
