@@ -7,11 +7,12 @@ is refused before anything runs).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,14 @@ def prepare_output_folder(out: Path) -> None:
 # What a worker returns for one input: its index, its outputs (name, extension, bytes), or an error.
 Outcome = tuple[int, list[tuple[str, str, bytes]], str | None]
 
+# Files a worker process runs at once, each on its own thread. Pillow lets go of the GIL while it decodes,
+# resizes and encodes, so the second file fills the gaps of the first (its Python parts, its reads and
+# writes), as libvips' own threads do within one of its processes; both share the process's imports.
+FILES_PER_PROCESS = 2
+
 _worker_pipeline: Pipeline | None = None
 _worker_ctx: RunContext | None = None
+_worker_threads: ThreadPoolExecutor | None = None
 
 
 def _init_worker(spec: dict[str, Any], ctx: RunContext) -> None:
@@ -171,17 +178,23 @@ def run_one(task: tuple[int, str]) -> Outcome:
         if isinstance(output.value, EncodedValue):
             files.append((output.name, output.value.extension, output.value.data))
         else:
-            import json
-
             text = json.dumps(output.value.data, indent=2, sort_keys=True) + "\n"
             files.append((output.name, "json", text.encode()))
     return index, files, None
 
 
+def run_group(tasks: list[tuple[int, str]]) -> list[Outcome]:
+    """Run a few files at once on the worker's threads."""
+    global _worker_threads
+    if _worker_threads is None:
+        _worker_threads = ThreadPoolExecutor(FILES_PER_PROCESS)
+    return list(_worker_threads.map(run_one, tasks))
+
+
 def run_all(
     sources: list[Source], pipeline: Pipeline, ctx: RunContext, jobs: int, on_start: Callable[[], None] | None = None
 ) -> Iterator[Outcome]:
-    """Outcomes as files finish, from `jobs` processes (one: in this process).
+    """Outcomes as files finish, from `jobs` processes (one: in this process, a file at a time).
 
     A worker process that dies (killed, out of memory) fails the files it had not finished, not the batch.
     """
@@ -197,15 +210,19 @@ def run_all(
     # all start at the first submit, before the caller starts any thread of its own (the progress bar's).
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     pool = ProcessPoolExecutor(jobs, context, _init_worker, (pipeline.to_json(), ctx))
+    # groups small enough that every process gets work to the end
+    size = FILES_PER_PROCESS if len(tasks) >= 2 * jobs * FILES_PER_PROCESS else 1
+    groups = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     try:
-        futures = {pool.submit(run_one, task): task[0] for task in tasks}
+        futures = {pool.submit(run_group, group): group for group in groups}
         if on_start:
             on_start()
         for future in as_completed(futures):
             try:
-                yield future.result()
+                yield from future.result()
             except BrokenProcessPool:
-                yield futures[future], [], "the worker process running it died (killed, or out of memory?)"
+                for index, _ in futures[future]:
+                    yield index, [], "the worker process running it died (killed, or out of memory?)"
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -347,7 +347,13 @@ def process(
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Take images in subfolders too.")] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("-j", "--jobs", min=1, metavar="N", help="Processes to run files in \\[default: one per CPU]."),
+        typer.Option(
+            "-j",
+            "--jobs",
+            min=1,
+            metavar="N",
+            help="Processes to run files in, two files at a time each \\[default: one per CPU].",
+        ),
     ] = None,
     palette: Annotated[
         list[str] | None,
