@@ -16,8 +16,8 @@ from tests.conftest import SHARED
 DMC = SHARED / "data" / "palettes" / "dmc.csv"
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PIXMILL_DATA_DIR": str(cwd / "pixmill-data")}
+def run(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIXMILL_DATA_DIR": str(cwd / "pixmill-data"), **settings}
     return subprocess.run(
         [sys.executable, "-m", "pixmill", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -295,3 +295,13 @@ def test_a_worker_process_that_dies_fails_its_files_not_the_batch(tmp_path: Path
     assert sorted(index for index, _, _ in outcomes) == [0, 1, 2]
     errors = {sources[index].path.name: error for index, _, error in outcomes}
     assert "worker process running it died" in (errors["b.png"] or "")
+
+
+def test_bad_settings_and_an_unreachable_database_are_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(images.jpeg(40, 30))
+    result = run("process", "a.jpg", "--op", "png", "-o", "out", cwd=tmp_path, PIXMILL_MAX_PIXELS="many")
+    assert_user_error(result, 2, "invalid settings", "PIXMILL_MAX_PIXELS")
+    unreachable = "postgresql+psycopg://pixmill:secret@127.0.0.1:1/pixmill"
+    result = run("process", "a.jpg", "--op", CANVAS, "-o", "out", cwd=tmp_path, PIXMILL_DATABASE_URL=unreachable)
+    assert_user_error(result, 2, "the database cannot be used", "127.0.0.1:1")
+    assert "secret" not in result.stderr

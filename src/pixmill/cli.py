@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -598,3 +599,27 @@ def canvas(
     if failures:
         typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
         raise typer.Exit(1)
+
+
+def main() -> None:
+    """`pixmill`: a bad PIXMILL_* setting or a database that cannot be reached is one line on stderr, not a
+    traceback (exit 2); everything else as typer runs it."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        lines = [f"  PIXMILL_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        typer.echo("\n".join(["error: invalid settings", *lines]), err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("sqlalchemy.exc"):
+            raise
+        from sqlalchemy.engine import make_url
+
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        url = make_url(Settings().resolved_database_url).render_as_string()  # the password hidden
+        typer.echo(f"error: the database cannot be used ({url}): {reason}", err=True)
+        sys.exit(2)
