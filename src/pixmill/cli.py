@@ -368,9 +368,9 @@ def process(
 ) -> None:
     """Run a pipeline over local files in parallel, with the same code the server runs.
 
-    Each input's outputs are named after it: <stem>.<ext> for a chain of --op steps, <stem>.<output>.<ext>
-    for a pipeline's named outputs (a fan-out's are <output>-<key>), <stem>.<output>.json for data.
-    Inputs are never written over, and two inputs never share an output name.
+    Outputs are named after their input: <stem>.<ext> for a chain of --op steps,
+    <stem>.<output>.<ext> for --pipeline outputs (a fan-out's: <output>-<key>),
+    <stem>.<output>.json for data. Inputs are never written over.
     """
     import time
 
@@ -512,8 +512,9 @@ def canvas(
     palette: Annotated[
         str,
         typer.Option(
-            metavar="NAME|[NAME=]FILE.csv",
-            help="A palette stored in the database (pixmill palettes import), or a CSV file (code,name,r,g,b).",
+            metavar="NAME|FILE.csv",
+            help="A palette stored in the database (pixmill palettes import), or a CSV file (code,name,r,g,b), "
+            "as NAME=FILE.csv to name it.",
         ),
     ] = "dmc",
     settings: Annotated[
