@@ -252,9 +252,12 @@ def test_canvas_writes_plan_preview_and_guide_from_a_palette_file_or_the_databas
     assert (tmp_path / "out" / "p.guide.pdf").read_bytes().startswith(b"%PDF")
     assert_user_error(run("canvas", "p.jpg", "--canvas", settings, "-o", "db", cwd=tmp_path), 2, "no palette 'dmc'")
     assert run("palettes", "import", "dmc", str(DMC), cwd=tmp_path).returncode == 0
-    result = run("canvas", "p.jpg", "--canvas", settings, "--no-guide", "-o", "db", cwd=tmp_path)
+    (tmp_path / "q.png").write_bytes(images.png(300, 400))
+    result = run("canvas", ".", "--canvas", settings, "--no-guide", "-j", "2", "-o", "db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "db").iterdir()) == ["p.plan.json", "p.preview.png"]
+    names = ["p.plan.json", "p.preview.png", "q.plan.json", "q.preview.png"]
+    assert sorted(p.name for p in (tmp_path / "db").iterdir()) == names
+    assert "2 of 2 canvas(es)" in result.stdout
 
 
 def test_canvas_errors_are_clear(tmp_path: Path) -> None:
@@ -291,7 +294,8 @@ def test_a_worker_process_that_dies_fails_its_files_not_the_batch(tmp_path: Path
         (tmp_path / f"{name}.png").write_bytes(images.png(40, 30))
     monkeypatch.setattr(batch, "run_one", _dies_on_b)  # the forked workers inherit it
     sources = batch.collect([tmp_path])
-    outcomes = list(batch.run_all(sources, parse_pipeline([parse_step("webp")]), RunContext(), jobs=2))
+    job = batch.PipelineJob(parse_pipeline([parse_step("webp")]).to_json(), RunContext())
+    outcomes = list(batch.run_all(sources, job, jobs=2))
     assert sorted(index for index, _, _ in outcomes) == [0, 1, 2]
     errors = {sources[index].path.name: error for index, _, error in outcomes}
     assert "worker process running it died" in (errors["b.png"] or "")

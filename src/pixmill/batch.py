@@ -14,12 +14,15 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pixmill.canvas.grid import CanvasSettings
+from pixmill.canvas.model import CanvasError, Palette
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import ImagingError
+from pixmill.imaging.limits import Limits
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue
 
@@ -144,19 +147,69 @@ Outcome = tuple[int, list[tuple[str, str, bytes]], str | None]
 # writes), as libvips' own threads do within one of its processes; both share the process's imports.
 FILES_PER_PROCESS = 2
 
-_worker_pipeline: Pipeline | None = None
-_worker_ctx: RunContext | None = None
+Files = list[tuple[str, str, bytes]]  # one input's outputs: name, extension, bytes
+
+
+@dataclass
+class PipelineJob:
+    """What `pixmill process` does to one file: run a pipeline (given as its JSON, parsed in the worker)."""
+
+    spec: dict[str, Any]
+    ctx: RunContext
+    _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
+
+    def __call__(self, data: bytes) -> Files:
+        if self._pipeline is None:
+            self._pipeline = parse_pipeline(self.spec)
+        files = []
+        for output in run_pipeline(self._pipeline, data, self.ctx).outputs:
+            if isinstance(output.value, EncodedValue):
+                files.append((output.name, output.value.extension, output.value.data))
+            else:
+                text = json.dumps(output.value.data, indent=2, sort_keys=True) + "\n"
+                files.append((output.name, "json", text.encode()))
+        return files
+
+
+@dataclass(frozen=True)
+class CanvasJob:
+    """What `pixmill canvas` does to one photo: the dot plan, its preview and (optionally) its PDF guide."""
+
+    palette: Palette
+    settings: CanvasSettings
+    limits: Limits
+    preview_width: int
+    paper: str | None  # None: no guide
+
+    def __call__(self, data: bytes) -> Files:
+        # here: the plan's colour science pulls in scipy, which `pixmill process` has no need of
+        from pixmill.canvas.guide import render_guide
+        from pixmill.canvas.plan import make_plan
+        from pixmill.canvas.preview import render_preview
+
+        plan = make_plan(data, self.palette, self.settings, self.limits)
+        files = [
+            ("plan", "json", json.dumps(plan.to_json(), sort_keys=True).encode()),
+            ("preview", "png", render_preview(plan, self.preview_width, "png")),
+        ]
+        if self.paper is not None:
+            title = f"{plan.cols} x {plan.rows} drills, {self.palette.name} v{self.palette.version}"
+            files.append(("guide", "pdf", render_guide(plan, paper=self.paper, title=title)))
+        return files
+
+
+Job = Callable[[bytes], Files]
+_worker_job: Job | None = None
 _worker_threads: ThreadPoolExecutor | None = None
 
 
-def _init_worker(spec: dict[str, Any], ctx: RunContext) -> None:
-    global _worker_pipeline, _worker_ctx
-    _worker_pipeline = parse_pipeline(spec)
-    _worker_ctx = ctx
+def _init_worker(job: Job) -> None:
+    global _worker_job
+    _worker_job = job
 
 
 def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, ImagingError):
+    if isinstance(exc, ImagingError | CanvasError):
         return exc.message
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
@@ -164,23 +217,15 @@ def _error_text(exc: BaseException) -> str:
 
 
 def run_one(task: tuple[int, str]) -> Outcome:
-    """Run the worker's pipeline on one file (its path read here, in the worker)."""
+    """Run the worker's job on one file (its path read here, in the worker)."""
     index, path = task
-    assert _worker_pipeline is not None and _worker_ctx is not None
+    assert _worker_job is not None
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-        result = run_pipeline(_worker_pipeline, data, _worker_ctx)
+        return index, _worker_job(data), None
     except Exception as exc:  # one file's failure is reported and the batch goes on
         return index, [], _error_text(exc)
-    files = []
-    for output in result.outputs:
-        if isinstance(output.value, EncodedValue):
-            files.append((output.name, output.value.extension, output.value.data))
-        else:
-            text = json.dumps(output.value.data, indent=2, sort_keys=True) + "\n"
-            files.append((output.name, "json", text.encode()))
-    return index, files, None
 
 
 def run_group(tasks: list[tuple[int, str]]) -> list[Outcome]:
@@ -192,16 +237,16 @@ def run_group(tasks: list[tuple[int, str]]) -> list[Outcome]:
 
 
 def run_all(
-    sources: list[Source], pipeline: Pipeline, ctx: RunContext, jobs: int, on_start: Callable[[], None] | None = None
+    sources: list[Source], job: Job, jobs: int, on_start: Callable[[], None] | None = None
 ) -> Iterator[Outcome]:
-    """Outcomes as files finish, from `jobs` processes (one: in this process, a file at a time).
+    """Outcomes of `job` as files finish, from `jobs` processes (one: in this process, a file at a time).
 
     A worker process that dies (killed, out of memory) fails the files it had not finished, not the batch.
     """
     tasks = [(i, str(s.path)) for i, s in enumerate(sources)]
     jobs = max(1, min(jobs, len(tasks)))
     if jobs == 1:
-        _init_worker(pipeline.to_json(), ctx)
+        _init_worker(job)
         if on_start:
             on_start()
         yield from map(run_one, tasks)
@@ -209,7 +254,7 @@ def run_all(
     # fork: each worker starts with the modules already imported here, in milliseconds; the pool's processes
     # all start at the first submit, before the caller starts any thread of its own (the progress bar's).
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    pool = ProcessPoolExecutor(jobs, context, _init_worker, (pipeline.to_json(), ctx))
+    pool = ProcessPoolExecutor(jobs, context, _init_worker, (job,))
     # groups small enough that every process gets work to the end
     size = FILES_PER_PROCESS if len(tasks) >= 2 * jobs * FILES_PER_PROCESS else 1
     groups = [tasks[i : i + size] for i in range(0, len(tasks), size)]

@@ -374,9 +374,6 @@ def process(
     """
     import time
 
-    from rich.console import Console
-    from rich.text import Text
-
     from pixmill import batch
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.pipeline import Pipeline
@@ -405,19 +402,37 @@ def process(
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
     ctx = Settings().run_context(palettes=palettes)
-    chain = pipeline_file is None
-    writer = batch.Writer(out, sources, chain)
+    writer = batch.Writer(out, sources, chain=pipeline_file is None)
     workers = jobs or batch.default_jobs()
-    failures = 0
-    written = 0
+    t0 = time.perf_counter()
+    failures, written = _run_batch(sources, batch.PipelineJob(pipeline.to_json(), ctx), writer, workers, "processing")
+    seconds = time.perf_counter() - t0
+    used = min(workers, len(sources))
+    typer.echo(
+        f"{len(sources) - failures} of {len(sources)} file(s) done, {written} output(s) in {out}, "
+        f"{seconds:.1f} s with {used} process{'es' if used > 1 else ''}"
+    )
+    if failures:
+        typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
+        raise typer.Exit(1)
+
+
+def _run_batch(sources: list[Any], job: Any, writer: Any, workers: int, label: str) -> tuple[int, int]:
+    """Run `job` over the files in `workers` processes under one progress bar, writing what each gives;
+    each failure is named on stderr. Returns (files failed, outputs written)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from pixmill import batch
+
+    failures = written = 0
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     progress = Progress(*columns, console=console, transient=not console.is_terminal)
-    t0 = time.perf_counter()
     try:
         # the progress bar (a thread) starts once the pool's processes exist
-        outcomes = batch.run_all(sources, pipeline, ctx, workers, on_start=progress.start)
-        task = progress.add_task("processing", total=len(sources))
+        outcomes = batch.run_all(sources, job, workers, on_start=progress.start)
+        task = progress.add_task(label, total=len(sources))
         for index, files, error in outcomes:
             source = sources[index]
             for name, extension, data in files:
@@ -432,18 +447,11 @@ def process(
                 progress.console.print(Text(f"error: {source.path}: {error}", style="red"), soft_wrap=True)
             progress.advance(task)
     except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
+        typer.echo("error: interrupted", err=True)
+        raise typer.Exit(130) from None
     finally:
         progress.stop()
-    seconds = time.perf_counter() - t0
-    used = min(workers, len(sources))
-    typer.echo(
-        f"{len(sources) - failures} of {len(sources)} file(s) done, {written} output(s) in {out}, "
-        f"{seconds:.1f} s with {used} process{'es' if used > 1 else ''}"
-    )
-    if failures:
-        typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
-        raise typer.Exit(1)
+    return failures, written
 
 
 def _read_pipeline(ops: list[str], pipeline_file: Path | None) -> Any:
@@ -533,18 +541,17 @@ def canvas(
     ] = 2400,
     paper: Annotated[str, typer.Option(metavar="A4|Letter|A3", help="Paper of the PDF guide.")] = "A4",
     guide: Annotated[bool, typer.Option("--guide/--no-guide", help="Write the PDF guide.")] = True,
+    jobs: Annotated[
+        int | None,
+        typer.Option("-j", "--jobs", min=1, metavar="N", help="Processes to run photos in \\[default: one per CPU]."),
+    ] = None,
 ) -> None:
     """Turn photos into paint-by-dots canvases: <stem>.plan.json, <stem>.preview.png and <stem>.guide.pdf each."""
     from pydantic import ValidationError
-    from rich.console import Console
-    from rich.text import Text
 
     from pixmill import batch
     from pixmill.canvas.grid import CanvasSettings
-    from pixmill.canvas.guide import PAPERS, render_guide
-    from pixmill.canvas.model import CanvasError
-    from pixmill.canvas.plan import make_plan
-    from pixmill.canvas.preview import render_preview
+    from pixmill.canvas.guide import PAPERS
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.steps import parse_step
 
@@ -573,29 +580,9 @@ def canvas(
         batch.prepare_output_folder(out)
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
-    limits = Settings().limits
+    job = batch.CanvasJob(drills, canvas_settings, Settings().limits, preview_width, paper if guide else None)
     writer = batch.Writer(out, sources, chain=False)
-    failures = 0
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
-        task = progress.add_task("canvases", total=len(sources))
-        for source in sources:
-            try:
-                plan = make_plan(source.path.read_bytes(), drills, canvas_settings, limits)
-                writer.write(source, "plan", "json", json.dumps(plan.to_json(), sort_keys=True).encode())
-                writer.write(source, "preview", "png", render_preview(plan, preview_width, "png"))
-                if guide:
-                    title = f"{source.rel.stem}: {plan.cols} x {plan.rows} drills, {drills.name} v{drills.version}"
-                    writer.write(source, "guide", "pdf", render_guide(plan, paper=paper, title=title))
-            except (OSError, ImagingError, CanvasError, batch.BatchRefused) as exc:
-                failures += 1
-                if isinstance(exc, ImagingError | CanvasError | batch.BatchRefused):
-                    message = exc.message
-                else:
-                    message = exc.strerror or str(exc)
-                progress.console.print(Text(f"error: {source.path}: {message}", style="red"), soft_wrap=True)
-            progress.advance(task)
+    failures, _ = _run_batch(sources, job, writer, jobs or batch.default_jobs(), "canvases")
     typer.echo(f"{len(sources) - failures} of {len(sources)} canvas(es) written to {out}")
     if failures:
         typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
