@@ -1,4 +1,4 @@
-"""Local batch runs for `pixmill process`: which files, where their outputs go, and a pool of processes.
+"""Local batch runs for `pixmill process` and `pixmill canvas`: which files, where their outputs go, a pool.
 
 Safety is decided here, before and while writing: inputs are never written over, and no two inputs may
 land on one output name (outputs mirror the input tree under the output folder; a clash left after that
