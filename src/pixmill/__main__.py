@@ -1,3 +1,3 @@
-from pixmill.cli import app
+from pixmill.cli import main
 
-app()
+main()

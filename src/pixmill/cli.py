@@ -13,6 +13,40 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pixmill.config import Settings
 
+
+def _readable_help_types() -> None:
+    """Help shows an option's metavar or a plain type name (TEXT, INTEGER, PATH), not Python annotations.
+
+    typer 0.29 prints annotations such as <list[Path]>, <int range> and <bool> (even on flags, which take no
+    value); an argument's metavar already names it.
+    """
+    from typer.core import TyperArgument, TyperOption
+
+    names = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "Path": "PATH", "path": "PATH", "bool": "BOOLEAN"}
+
+    def label(typer_label: str, many: bool) -> str:
+        inner = typer_label.strip("<>").removesuffix(" range")
+        if inner.startswith("list[") and inner.endswith("]"):
+            inner, many = inner[5:-1], True
+        if inner not in names:
+            return typer_label  # choices (<fit|fill|exact>) read well as they are
+        return names[inner] + ("..." if many else "")
+
+    def argument_type(self: TyperArgument, ctx: Any) -> str | None:
+        return None if self.metavar else label(TyperArgument.display_type(self, ctx), self.nargs != 1)
+
+    def option_type(self: TyperOption, ctx: Any) -> str | None:
+        if self.metavar is not None:
+            return self.metavar
+        if self.is_flag or self.count:
+            return None
+        return label(TyperOption.display_type(self, ctx), self.nargs != 1)
+
+    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign,assignment]
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+
+
+_readable_help_types()
 app = typer.Typer(help="pixmill: image pipelines on one processing core.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -177,8 +211,8 @@ def _context() -> Any:
 
 @palettes_app.command("import")
 def palettes_import(
-    name: Annotated[str, typer.Argument(help="Palette name, e.g. dmc.")],
-    csv_file: Annotated[Path, typer.Argument(help="CSV with header code,name,r,g,b.")],
+    name: Annotated[str, typer.Argument(help="Palette name, e.g. dmc.", metavar="NAME")],
+    csv_file: Annotated[Path, typer.Argument(help="CSV with header code,name,r,g,b.", metavar="FILE.csv")],
 ) -> None:
     """Import a palette CSV as the next version of NAME."""
     from pixmill.canvas.model import CanvasError
@@ -279,50 +313,301 @@ def ml_device_line(setting: str) -> str:
     return f"{setting} -> {device}; denoise runs on {how}"
 
 
-@app.command()
+PROCESS_EPILOG = (
+    "Examples:  pixmill process photos/ -r --op resize:width=800 --op webp:quality=80 -o out/  ·  "
+    "pixmill process a.jpg --op thumbnails:sizes=160;320;640  ·  pixmill process a.jpg --pipeline web.json -o out/"
+)
+
+
+@app.command(epilog=PROCESS_EPILOG)
 def process(
-    inputs: Annotated[list[Path], typer.Argument(help="Image files.", exists=False)],
-    op: Annotated[list[str], typer.Option("--op", help="name:key=value,… (repeat; run in order).")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Output folder.")] = Path("."),
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Image files and folders (a folder's images; its subfolders too with -r).", metavar="PATH"),
+    ],
+    op: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--op",
+            metavar="NAME:KEY=VALUE,…",
+            help="A step, run in the order given (repeat). List items are separated by ';' (quote the step): "
+            "'thumbnails:sizes=160;320'. jpeg/png/webp/avif/gif/tiff stand for convert:format=….",
+        ),
+    ] = None,
+    pipeline_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--pipeline",
+            metavar="FILE.json",
+            help="A whole pipeline (the API's pipeline JSON: a DAG with several named outputs) instead of --op.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("-o", "--out", metavar="FOLDER", help="Output folder; outputs mirror the input tree.")
+    ] = Path("."),
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Take images in subfolders too.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "-j",
+            "--jobs",
+            min=1,
+            metavar="N",
+            help="Processes to run files in, two files at a time each \\[default: one per CPU].",
+        ),
+    ] = None,
+    palette: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--palette",
+            metavar="[NAME=]FILE.csv",
+            help="A drill palette CSV (code,name,r,g,b) for canvas_preview, named NAME or its file's stem; "
+            "otherwise palettes come from the database (pixmill palettes import).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a pipeline over local files, with the same code the server runs."""
+    """Run a pipeline over local files in parallel, with the same code the server runs.
+
+    Outputs are named after their input: <stem>.<ext> for a chain of --op steps,
+    <stem>.<output>.<ext> for --pipeline outputs (a fan-out's: <output>-<key>),
+    <stem>.<output>.json for data. Inputs are never written over.
+    """
+    import time
+
+    from pixmill import batch
     from pixmill.imaging.errors import ImagingError
-    from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
-    from pixmill.imaging.steps import parse_step
-    from pixmill.imaging.values import EncodedValue
+    from pixmill.imaging.pipeline import Pipeline
+
+    def fail(message: str, code: int = 2) -> typer.Exit:
+        typer.echo(f"error: {message}", err=True)
+        return typer.Exit(code)
 
     try:
-        pipeline = parse_pipeline([parse_step(o) for o in op])
+        pipeline = _read_pipeline(op or [], pipeline_file)
     except ImagingError as exc:
         errors = getattr(exc, "errors", [])
         lines = [f"  {e.get('node') or ''} {e.get('field') or ''}: {e['message']}" for e in errors]
         typer.echo("\n".join([f"error: {exc.message}", *lines]), err=True)
         raise typer.Exit(2) from None
-    settings = Settings()
-    ctx = settings.run_context()
-    out.mkdir(parents=True, exist_ok=True)
-    failures = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("processing", total=len(inputs))
-        for path in inputs:
-            try:
-                data = path.read_bytes()
-                result = run_pipeline(pipeline, data, ctx)
-            except (OSError, ImagingError) as exc:
-                failures += 1
-                message = exc.message if isinstance(exc, ImagingError) else exc.strerror or str(exc)
-                progress.console.print(f"[red]error[/red] {path}: {message}")
-                progress.advance(task)
-                continue
-            for output in result.outputs:
-                if isinstance(output.value, EncodedValue):
-                    target = out / f"{path.stem}.{output.value.extension}"
-                    target.write_bytes(output.value.data)
-                else:
-                    target = out / f"{path.stem}.{output.name}.json"
-                    target.write_text(json.dumps(output.value.data, indent=2, sort_keys=True))
-            progress.advance(task)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    assert isinstance(pipeline, Pipeline)
+    try:
+        palettes = _palettes_for(pipeline.palette_names, palette or [])
+        sources = batch.collect(inputs, recursive, out)
+        if not sources:
+            raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
+        batch.check_names(sources)
+        batch.prepare_output_folder(out)
+    except (batch.BatchRefused, ValueError) as exc:
+        raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
+    ctx = Settings().run_context(palettes=palettes)
+    writer = batch.Writer(out, sources, chain=pipeline_file is None)
+    workers = jobs or batch.default_jobs()
+    t0 = time.perf_counter()
+    failures, written = _run_batch(sources, batch.PipelineJob(pipeline.to_json(), ctx), writer, workers, "processing")
+    seconds = time.perf_counter() - t0
+    used = min(workers, len(sources))
+    typer.echo(
+        f"{len(sources) - failures} of {len(sources)} file(s) done, {written} output(s) in {out}, "
+        f"{seconds:.1f} s with {used} process{'es' if used > 1 else ''}"
+    )
     if failures:
-        typer.echo(f"{failures} of {len(inputs)} file(s) failed", err=True)
+        typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
         raise typer.Exit(1)
+
+
+def _run_batch(sources: list[Any], job: Any, writer: Any, workers: int, label: str) -> tuple[int, int]:
+    """Run `job` over the files in `workers` processes under one progress bar, writing what each gives;
+    each failure is named on stderr. Returns (files failed, outputs written)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from pixmill import batch
+
+    failures = written = 0
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    progress = Progress(*columns, console=console, transient=not console.is_terminal)
+    try:
+        # the progress bar (a thread) starts once the pool's processes exist
+        outcomes = batch.run_all(sources, job, workers, on_start=progress.start)
+        task = progress.add_task(label, total=len(sources))
+        for index, files, error in outcomes:
+            source = sources[index]
+            for name, extension, data in files:
+                try:
+                    writer.write(source, name, extension, data)
+                    written += 1
+                except (OSError, batch.BatchRefused) as exc:
+                    error = exc.message if isinstance(exc, batch.BatchRefused) else exc.strerror or str(exc)
+                    break
+            if error is not None:
+                failures += 1
+                progress.console.print(Text(f"error: {source.path}: {error}", style="red"), soft_wrap=True)
+            progress.advance(task)
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        progress.stop()
+    return failures, written
+
+
+def _read_pipeline(ops: list[str], pipeline_file: Path | None) -> Any:
+    """The pipeline from --op steps or a --pipeline file (InvalidPipeline or ValueError say why not)."""
+    from pixmill.imaging.pipeline import parse_pipeline
+    from pixmill.imaging.steps import parse_step
+
+    if pipeline_file is not None and ops:
+        raise ValueError("give --op steps or --pipeline, not both")
+    if pipeline_file is None:
+        if not ops:
+            raise ValueError("give the steps to run: --op NAME:KEY=VALUE,… (repeat) or --pipeline FILE.json")
+        return parse_pipeline([parse_step(o) for o in ops])
+    try:
+        raw = json.loads(pipeline_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{pipeline_file}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{pipeline_file} is not JSON: {exc}") from None
+    return parse_pipeline(raw)
+
+
+def _palettes_for(names: list[str], files: list[str]) -> dict[str, Any]:
+    """The palettes a pipeline names: from --palette files first, the rest from the database."""
+    from pixmill.canvas.model import CanvasError
+    from pixmill.canvas.palette import parse_palette_csv
+
+    given: dict[str, Any] = {}
+    for item in files:
+        name, sep, file = item.partition("=")
+        path = Path(file if sep else item)
+        name = name if sep else path.stem
+        try:
+            given[name] = parse_palette_csv(path.read_text(encoding="utf-8-sig"), name=name)
+        except OSError as exc:
+            raise ValueError(f"--palette {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"--palette {path} is not a text CSV") from None
+        except CanvasError as exc:
+            lines = [f"  line {e.get('line')}: {e['message']}" for e in exc.errors]
+            raise ValueError("\n".join([f"--palette {path}: {exc.message}", *lines])) from None
+    stored = [n for n in names if n not in given]
+    if not stored:
+        return given
+    from pixmill.palettes.service import PaletteNotFound, resolve
+
+    ctx = _context()
+    try:
+        return given | resolve(ctx, stored)
+    except PaletteNotFound as exc:
+        url = ctx.engine.url.render_as_string()
+        raise ValueError(
+            f"{exc} in the database ({url}): import it with `pixmill palettes import NAME FILE.csv`, "
+            "or give the CSV with --palette FILE.csv"
+        ) from None
+    finally:
+        ctx.close()
+
+
+@app.command(epilog="Example:  pixmill canvas photo.jpg --canvas width_cm=30,height_cm=40,max_colors=30 -o out/")
+def canvas(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Photos and folders (a folder's images; its subfolders too with -r).", metavar="PATH"),
+    ],
+    palette: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME|FILE.csv",
+            help="A palette stored in the database (pixmill palettes import), or a CSV file (code,name,r,g,b), "
+            "as NAME=FILE.csv to name it.",
+        ),
+    ] = "dmc",
+    settings: Annotated[
+        str,
+        typer.Option(
+            "--canvas",
+            metavar="KEY=VALUE,…",
+            help="Canvas settings, canvas_preview's parameters in --op syntax: width_cm=40,height_cm=50 or "
+            "cols=160,rows=200; max_colors, fit, gravity, dither, cleanup, drill_shape … (pixmill operations).",
+        ),
+    ] = "",
+    out: Annotated[Path, typer.Option("-o", "--out", metavar="FOLDER", help="Output folder.")] = Path("."),
+    recursive: Annotated[bool, typer.Option("-r", "--recursive", help="Take images in subfolders too.")] = False,
+    preview_width: Annotated[
+        int, typer.Option(min=100, max=8000, metavar="PIXELS", help="Width of the preview.")
+    ] = 2400,
+    paper: Annotated[str, typer.Option(metavar="A4|Letter|A3", help="Paper of the PDF guide.")] = "A4",
+    guide: Annotated[bool, typer.Option("--guide/--no-guide", help="Write the PDF guide.")] = True,
+    jobs: Annotated[
+        int | None,
+        typer.Option("-j", "--jobs", min=1, metavar="N", help="Processes to run photos in \\[default: one per CPU]."),
+    ] = None,
+) -> None:
+    """Turn photos into paint-by-dots canvases: <stem>.plan.json, <stem>.preview.png and <stem>.guide.pdf each."""
+    from pydantic import ValidationError
+
+    from pixmill import batch
+    from pixmill.canvas.grid import CanvasSettings
+    from pixmill.canvas.guide import PAPERS
+    from pixmill.imaging.errors import ImagingError
+    from pixmill.imaging.steps import parse_step
+
+    def fail(message: str) -> typer.Exit:
+        typer.echo(f"error: {message}", err=True)
+        return typer.Exit(2)
+
+    if paper not in PAPERS:
+        raise fail(f"--paper takes {', '.join(PAPERS)}")
+    try:
+        values = parse_step(f"canvas_preview:{settings}")["params"]
+        canvas_settings = CanvasSettings.model_validate(values)
+    except ImagingError as exc:
+        raise fail(exc.message) from None
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(x) for x in e['loc']) or 'canvas'}: {e['msg']}" for e in exc.errors()]
+        raise fail("\n".join(["the canvas settings are not valid", *lines])) from None
+    is_file = "=" in palette or palette.lower().endswith(".csv") or "/" in palette
+    try:
+        palettes = _palettes_for([] if is_file else [palette], [palette] if is_file else [])
+        (drills,) = palettes.values()
+        sources = batch.collect(inputs, recursive, out)
+        if not sources:
+            raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
+        batch.check_names(sources)
+        batch.prepare_output_folder(out)
+    except (batch.BatchRefused, ValueError) as exc:
+        raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
+    job = batch.CanvasJob(drills, canvas_settings, Settings().limits, preview_width, paper if guide else None)
+    writer = batch.Writer(out, sources, chain=False)
+    failures, _ = _run_batch(sources, job, writer, jobs or batch.default_jobs(), "canvases")
+    typer.echo(f"{len(sources) - failures} of {len(sources)} canvas(es) written to {out}")
+    if failures:
+        typer.echo(f"{failures} of {len(sources)} file(s) failed", err=True)
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """`pixmill`: a bad PIXMILL_* setting or a database that cannot be reached is one line on stderr, not a
+    traceback (exit 2); everything else as typer runs it."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        lines = [f"  PIXMILL_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        typer.echo("\n".join(["error: invalid settings", *lines]), err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("sqlalchemy.exc"):
+            raise
+        from sqlalchemy.engine import make_url
+
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        url = make_url(Settings().resolved_database_url).render_as_string()  # the password hidden
+        typer.echo(f"error: the database cannot be used ({url}): {reason}", err=True)
+        sys.exit(2)

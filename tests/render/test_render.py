@@ -70,3 +70,14 @@ def test_sign_endpoint_returns_a_working_url(client: TestClient) -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     assert images.decode(r.content).size == (50, 38)
     assert client.post("/api/v1/render-urls", json={"path": "nope"}).status_code == 422
+
+
+def test_list_parameters_use_the_cli_syntax_in_render_urls(client: TestClient, settings) -> None:
+    (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
+    r = client.get(_url(settings, f"pad:width=500,height=300,background=0;0;255/png/{asset['id']}"))
+    assert r.status_code == 200, r.text
+    assert images.near(images.decode(r.content).convert("RGB").getpixel((10, 150)), (0, 0, 255))
+    r = client.get(_url(settings, f"thumbnails:sizes=120/{asset['id']}"))  # one item: a list of one
+    assert r.status_code == 200 and images.decode(r.content).size == (120, 90)
+    r = client.get(_url(settings, f"thumbnails:sizes=120;240/{asset['id']}"))  # two outputs: not one image
+    assert r.status_code == 422 and "exactly one result" in r.text

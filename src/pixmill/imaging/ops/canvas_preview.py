@@ -7,8 +7,6 @@ from typing import Literal
 from pydantic import Field
 
 from pixmill.canvas.grid import CanvasSettings, needed_size, sample_image
-from pixmill.canvas.plan import plan_from_grid
-from pixmill.canvas.preview import render_preview
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.values import EncodedValue, ImageValue, Value
@@ -25,6 +23,11 @@ def _needs_size(p: CanvasPreviewParams, width: int, height: int) -> tuple[int, i
 
 
 def canvas_preview(inputs: list[Value], p: CanvasPreviewParams, ctx: RunContext) -> Value:
+    # here, not at the top: the plan's colour science pulls in scipy (~0.4 s), which every process that
+    # loads the catalogue (a `pixmill process` batch, say) would otherwise pay at start
+    from pixmill.canvas.plan import plan_from_grid
+    from pixmill.canvas.preview import render_preview
+
     (src,) = inputs
     assert isinstance(src, ImageValue)
     palette = ctx.palettes.get(p.palette)
