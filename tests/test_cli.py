@@ -309,3 +309,15 @@ def test_bad_settings_and_an_unreachable_database_are_one_line_errors(tmp_path: 
     result = run("process", "a.jpg", "--op", CANVAS, "-o", "out", cwd=tmp_path, PIXMILL_DATABASE_URL=unreachable)
     assert_user_error(result, 2, "the database cannot be used", "127.0.0.1:1")
     assert "secret" not in result.stderr
+
+
+def test_canvas_bw_writes_the_black_and_white_guide(tmp_path: Path) -> None:
+    (tmp_path / "p.jpg").write_bytes(images.jpeg(200, 150))
+    settings = ["--palette", str(DMC), "--canvas", "cols=20,rows=15,max_colors=6"]
+    assert run("canvas", "p.jpg", *settings, "-o", "colour", cwd=tmp_path).returncode == 0
+    result = run("canvas", "p.jpg", *settings, "--bw", "-o", "bw", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    colour, bw = ((tmp_path / d / "p.guide.pdf").read_bytes() for d in ("colour", "bw"))
+    assert b"/DeviceGray" in bw and b"/DeviceRGB" not in bw  # the cover preview in grey, nothing in colour
+    assert b"/DeviceRGB" in colour
+    assert (tmp_path / "colour" / "p.plan.json").read_bytes() == (tmp_path / "bw" / "p.plan.json").read_bytes()

@@ -180,6 +180,7 @@ class CanvasJob:
     limits: Limits
     preview_width: int
     paper: str | None  # None: no guide
+    colour: bool = True  # False: the black-and-white guide (symbols only)
 
     def __call__(self, data: bytes) -> Files:
         # here: the plan's colour science pulls in scipy, which `pixmill process` has no need of
@@ -194,7 +195,7 @@ class CanvasJob:
         ]
         if self.paper is not None:
             title = f"{plan.cols} x {plan.rows} drills, {self.palette.name} v{self.palette.version}"
-            files.append(("guide", "pdf", render_guide(plan, paper=self.paper, title=title)))
+            files.append(("guide", "pdf", render_guide(plan, paper=self.paper, title=title, colour=self.colour)))
         return files
 
 

@@ -541,6 +541,9 @@ def canvas(
     ] = 2400,
     paper: Annotated[str, typer.Option(metavar="A4|Letter|A3", help="Paper of the PDF guide.")] = "A4",
     guide: Annotated[bool, typer.Option("--guide/--no-guide", help="Write the PDF guide.")] = True,
+    bw: Annotated[
+        bool, typer.Option("--bw", help="Black-and-white guide: symbols only, for printers without colour.")
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option("-j", "--jobs", min=1, metavar="N", help="Processes to run photos in \\[default: one per CPU]."),
@@ -580,7 +583,9 @@ def canvas(
         batch.prepare_output_folder(out)
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
-    job = batch.CanvasJob(drills, canvas_settings, Settings().limits, preview_width, paper if guide else None)
+    job = batch.CanvasJob(
+        drills, canvas_settings, Settings().limits, preview_width, paper if guide else None, colour=not bw
+    )
     writer = batch.Writer(out, sources, chain=False)
     failures, _ = _run_batch(sources, job, writer, jobs or batch.default_jobs(), "canvases")
     typer.echo(f"{len(sources) - failures} of {len(sources)} canvas(es) written to {out}")
