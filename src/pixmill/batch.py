@@ -127,6 +127,16 @@ def output_file(source: Source, name: str, extension: str, chain: bool) -> Path:
     return source.rel.parent / f"{stem}.{extension}"
 
 
+def sources_for(inputs: list[Path], recursive: bool, out: Path) -> list[Source]:
+    """The files to process, their output names checked and the output folder made, or BatchRefused saying why."""
+    sources = collect(inputs, recursive, out)
+    if not sources:
+        raise BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
+    check_names(sources)
+    prepare_output_folder(out)
+    return sources
+
+
 def prepare_output_folder(out: Path) -> None:
     """Create the output folder, or say clearly why it cannot be written."""
     try:

@@ -394,11 +394,7 @@ def process(
     assert isinstance(pipeline, Pipeline)
     try:
         palettes = _palettes_for(pipeline.palette_names, palette or [])
-        sources = batch.collect(inputs, recursive, out)
-        if not sources:
-            raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
-        batch.check_names(sources)
-        batch.prepare_output_folder(out)
+        sources = batch.sources_for(inputs, recursive, out)
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
     ctx = Settings().run_context(palettes=palettes)
@@ -576,11 +572,7 @@ def canvas(
     try:
         palettes = _palettes_for([] if is_file else [palette], [palette] if is_file else [])
         (drills,) = palettes.values()
-        sources = batch.collect(inputs, recursive, out)
-        if not sources:
-            raise batch.BatchRefused("no images to process (a folder gives its images; -r takes subfolders too)")
-        batch.check_names(sources)
-        batch.prepare_output_folder(out)
+        sources = batch.sources_for(inputs, recursive, out)
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None
     job = batch.CanvasJob(

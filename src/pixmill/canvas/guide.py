@@ -400,11 +400,12 @@ def _name_lines(name: str, width: float, sizes: Sequence[float], max_lines: int)
     return sizes[-1], lines
 
 
-def _wrap_words(text: str, font: str, size: float, width: float) -> list[str]:
-    """`text` broken at spaces into lines no wider than `width` where the words allow (a long word keeps its line)."""
+def _wrap_words(text: str, font: str, size: float, width: float, sep: str | None = None) -> list[str]:
+    """`text` broken at spaces into lines no wider than `width` where the words allow (a long word keeps its line);
+    `sep=" "` keeps runs of spaces within a line."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
+    for word in text.split(sep):
         candidate = f"{line} {word}" if line else word
         if stringWidth(candidate, font, size) <= width or not line:
             line = candidate
@@ -988,17 +989,7 @@ class _Guide:
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """`text` broken at spaces into lines no wider than `width` (a too-long word is cut)."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if stringWidth(candidate, font, size) <= width or not line:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    lines.append(line)
-    return [_fit(x, font, size, width) for x in lines]
+    return [_fit(x, font, size, width) for x in _wrap_words(text, font, size, width, sep=" ")]
 
 
 def render_guide(
