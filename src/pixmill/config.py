@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     webhook_attempts: int = Field(default=4, ge=1, le=20)
     webhook_backoff_s: float = Field(default=2.0, ge=0)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_circuit_failures: int = Field(
+        default=5, ge=1, description="Failed webhook attempts in a row to one host that open its circuit."
+    )
+    webhook_circuit_reset_s: float = Field(
+        default=60.0, gt=0, description="How long an open webhook circuit skips its host before one trial attempt."
+    )
 
     render_allow_unsigned: bool = Field(default=False, description="Serve /render/unsafe/… URLs without a signature.")
     render_cache_max_age_s: int = Field(default=86400, ge=0, description="Cache-Control max-age of renders.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -17,6 +17,7 @@ from pixmill.db.session import make_engine, make_sessionmaker
 from pixmill.jobs.events import JobEvents, LocalEvents, RedisEvents
 from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
 from pixmill.storage import Storage, build_storage
+from pixmill.webhooks.service import WebhookCircuits
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -32,6 +33,17 @@ class Context:
     events: JobEvents
     cache: Cache
     redis: Redis | None = None  # the client the Redis adapters share, when settings.redis_url is set
+    webhook_circuits: WebhookCircuits = field(init=False)
+
+    def __post_init__(self) -> None:
+        # in Redis, the circuits are shared by every process; else by the threads of this one (embedded mode
+        # delivers from the API process only)
+        self.webhook_circuits = WebhookCircuits(
+            self.settings.webhook_circuit_failures,
+            self.settings.webhook_circuit_reset_s,
+            self.redis,
+            self.settings.redis_prefix,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, relay: Any = None) -> Context:

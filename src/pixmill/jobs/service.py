@@ -19,7 +19,7 @@ from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
-from pixmill.webhooks.service import check_webhook_url, deliver
+from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
 
@@ -286,31 +286,42 @@ def webhook_payload(ctx: Context, job: Job) -> dict[str, Any]:
 
 
 def notify(ctx: Context, job_id: str) -> None:
-    """Deliver the final status to the job's webhook once; a failed delivery marks the job."""
+    """Deliver the final status to the job's webhook once; a failed delivery marks the job, with the reason."""
+    outcome = Delivery(False, "webhook not delivered: its payload could not be made")
     with ctx.session() as s:
         if not repository.webhook_pending(s, job_id):  # most jobs: one small query, nothing loaded
             return
         job = repository.get(s, job_id)
         if job is None or not job.webhook_url or job.webhook_status != states.WEBHOOK_PENDING:
             return
-        url, payload = job.webhook_url, webhook_payload(ctx, job)
+        url = job.webhook_url
+        payload: dict[str, Any] | None = None
+        try:
+            payload = webhook_payload(ctx, job)
+        except Exception:  # the storage cannot sign, say: the delivery still ends, as failed
+            log.exception("webhook payload failed", extra={"job": job_id})
     settings = ctx.settings
-    ok = deliver(
-        url,
-        payload,
-        secret=settings.signing_key,
-        attempts=settings.webhook_attempts,
-        backoff_s=settings.webhook_backoff_s,
-        timeout_s=settings.webhook_timeout_s,
-        allow_private=settings.webhook_allow_private,
-    )
+    if payload is not None:
+        outcome = deliver(
+            url,
+            payload,
+            secret=settings.signing_key,
+            attempts=settings.webhook_attempts,
+            backoff_s=settings.webhook_backoff_s,
+            timeout_s=settings.webhook_timeout_s,
+            allow_private=settings.webhook_allow_private,
+            circuits=ctx.webhook_circuits,
+        )
     with ctx.session() as s:
         job = repository.get(s, job_id)
         if job is None:
             return
-        job.webhook_status = states.WEBHOOK_DELIVERED if ok else states.WEBHOOK_FAILED
-        if not ok and job.status == states.COMPLETED:
-            job.status = states.COMPLETED_WEBHOOK_FAILED
+        job.webhook_status = states.WEBHOOK_DELIVERED if outcome.delivered else states.WEBHOOK_FAILED
+        if not outcome.delivered:
+            log.warning("webhook failed", extra={"job": job_id, "error": outcome.reason})
+            if job.status == states.COMPLETED:
+                job.status = states.COMPLETED_WEBHOOK_FAILED
+                job.error = outcome.reason  # a failed job keeps its own error
         s.commit()
         status, webhook_status = job.status, job.webhook_status
     snapshots.forget(ctx, job_id)
