@@ -150,3 +150,13 @@ def test_a_url_httpx_rejects_is_refused_at_submission(client: TestClient) -> Non
     )
     assert r.status_code == 422 and "control characters" in r.text
     assert client.get("/api/v1/jobs").json()["total"] == 0
+
+
+def test_with_redis_down_deliveries_go_on_unguarded(caplog: pytest.LogCaptureFixture) -> None:
+    import redis
+
+    down = redis.Redis.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=1)
+    with caplog.at_level(logging.WARNING, logger="pixmill.webhooks"), WebhookSink() as sink:
+        assert _deliver(sink.url, WebhookCircuits(2, 60, redis=down, prefix="x:")).delivered
+        assert len(sink.received) == 1
+    assert any("Redis unavailable" in r.getMessage() for r in caplog.records)

@@ -193,23 +193,27 @@ class WebhookCircuits:
             if breaker is None:
                 storage: pybreaker.CircuitBreakerStorage | None = None
                 if self.redis is not None:
-                    storage = pybreaker.CircuitRedisStorage(
-                        pybreaker.STATE_CLOSED, self.redis, namespace=f"{self.prefix}webhook-circuit:{host}"
-                    )
-                breaker = pybreaker.CircuitBreaker(
-                    fail_max=self.fail_max,
-                    reset_timeout=self.reset_s,
-                    # an answer other than 5xx/429, or a URL the check refuses now, says nothing about the
-                    # host's health; pybreaker counts these as successes (the host answered)
-                    exclude=[
-                        lambda exc: isinstance(exc, (_Refused, InvalidWebhookUrl)) and not isinstance(exc, _Unavailable)
-                    ],
-                    listeners=[_LogTransitions()],
-                    state_storage=storage,
-                    name=host,
-                )
-                self._breakers[host] = breaker
+                    try:
+                        storage = pybreaker.CircuitRedisStorage(
+                            pybreaker.STATE_CLOSED, self.redis, namespace=f"{self.prefix}webhook-circuit:{host}"
+                        )
+                    except Exception as exc:  # Redis is down: this delivery goes unguarded, the next tries again
+                        log.warning("webhook circuit not shared: Redis unavailable", extra={"error": repr(exc)})
+                        return self._breaker(host, None)
+                breaker = self._breakers[host] = self._breaker(host, storage)
             return breaker
+
+    def _breaker(self, host: str, storage: pybreaker.CircuitBreakerStorage | None) -> pybreaker.CircuitBreaker:
+        return pybreaker.CircuitBreaker(
+            fail_max=self.fail_max,
+            reset_timeout=self.reset_s,
+            # an answer other than 5xx/429, or a URL the check refuses now, says nothing about the host's health;
+            # pybreaker counts these as successes (the host answered)
+            exclude=[lambda exc: isinstance(exc, (_Refused, InvalidWebhookUrl)) and not isinstance(exc, _Unavailable)],
+            listeners=[_LogTransitions()],
+            state_storage=storage,
+            name=host,
+        )
 
 
 def signature(secret: bytes, timestamp: int, body: bytes) -> str:
