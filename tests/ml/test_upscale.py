@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pixmill.imaging.catalogue import RunContext
-from pixmill.imaging.errors import ImageTooLarge, OperationUnavailable
+from pixmill.imaging.errors import OperationUnavailable, OutputTooLarge
 from pixmill.imaging.limits import Limits
 from pixmill.imaging.ops.upscale import SOFTWARE_TAG
 from pixmill.imaging.pipeline import RunResult, parse_pipeline, run_pipeline
@@ -165,15 +165,16 @@ def test_a_named_model_that_is_missing_is_an_error(tmp_path: Path, model: str, s
 @pytest.mark.parametrize(
     ("limits", "message"),
     [
-        (Limits(max_pixels=10_000), r"would make 60x60 into 180x180 = 32400 pixels; the limit is 10000"),
-        (Limits(max_dimension=150), r"would make 60x60 into 180x180; no side may exceed 150 pixels"),
+        (Limits(max_pixels=10_000), r"node 'step1' \(upscale\): the result would be 180x180 = 32400 pixels, over"),
+        (Limits(max_dimension=150), r"the result would be 180x180 = 32400 pixels, over the limits \(150 pixels a side"),
     ],
 )
 def test_an_output_over_the_limits_is_refused_before_any_work(tmp_path: Path, limits: Limits, message: str) -> None:
     lr = _low_res(_crop("CBSD68/106024.png", "RGB"), 2)  # 60 x 60: within the limits itself
     # The models directory is empty: the size check comes first, so no model is even looked for.
-    with pytest.raises(ImageTooLarge, match=message):
+    with pytest.raises(OutputTooLarge, match=message) as err:
         _run(lr, {"scale": 3, "model": "fsrcnn"}, tmp_path, limits)
+    assert err.value.errors[0]["node"] == "step1" and err.value.errors[0]["field"] == "params.scale"
 
 
 def test_animations_keep_every_frame(models_dir: Path) -> None:

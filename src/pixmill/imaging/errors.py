@@ -33,6 +33,20 @@ class InvalidPipeline(ImagingError):
         super().__init__(message, errors=errors or [])
         self.errors = errors or []
 
+    def at_node(self, node: str, op: str) -> InvalidPipeline:
+        """This error, raised while `node` ran, naming that node wherever it names none yet."""
+        if self.errors and all(e.get("node") is not None for e in self.errors):
+            return self
+        self.message = f"node {node!r} ({op}): {self.message}"
+        self.args = (self.message,)
+        self.errors = [e if e.get("node") is not None else {**e, "node": node} for e in self.errors]
+        self.details["errors"] = self.errors
+        return self
+
+
+class OutputTooLarge(InvalidPipeline):
+    """A node would make an image over the pixel or side limits (checked before anything is allocated)."""
+
 
 class OperationUnavailable(ImagingError):
     """The operation exists but cannot run in this deployment (a missing model, say)."""

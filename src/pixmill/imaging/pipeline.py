@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, get_operation
@@ -29,6 +30,7 @@ from pixmill.imaging.decode import ImageInfo, decode
 from pixmill.imaging.encode import encode
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.formats import OUTPUT_FORMATS, output_format_for
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.values import BundleValue, DataValue, EncodedValue, ImageValue, Value
 
 SOURCE = "source"
@@ -278,11 +280,13 @@ def _apply(node: Node, inputs: list[Value], ctx: RunContext) -> Value:
     if not (node.op.per_frame and node.op.produces == "image" and isinstance(first, ImageValue) and first.animated):
         return node.op.run(inputs, node.params, ctx)
     assert first.frames is not None
-    frames = []
+    frames: list[Image.Image] = []
     for frame in first.frames:
         ctx.check_deadline()
         out = node.op.run([first.with_image(frame), *inputs[1:]], node.params, ctx)
         assert isinstance(out, ImageValue)
+        if not frames:  # each frame was checked by the operation; all of them together, before the rest are made
+            check_output_size(out.image.size, ctx.limits, frames=len(first.frames))
         frames.append(out.image)
     return replace(first, image=frames[0], frames=frames, shrunk_from=None)
 
@@ -326,7 +330,10 @@ def run_pipeline(
     for index, node in enumerate(pipeline.nodes):
         ctx.check_deadline()
         t0 = time.perf_counter()
-        value = _apply(node, [values[i] for i in node.inputs], ctx)
+        try:
+            value = _apply(node, [values[i] for i in node.inputs], ctx)
+        except InvalidPipeline as exc:
+            raise exc.at_node(node.id, node.op.name) from None
         if node.output:
             result = value
             if isinstance(result, ImageValue):

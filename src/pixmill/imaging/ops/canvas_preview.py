@@ -9,6 +9,7 @@ from pydantic import Field
 from pixmill.canvas.grid import CanvasSettings, needed_size, sample_image
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.values import EncodedValue, ImageValue, Value
 
 
@@ -26,7 +27,7 @@ def canvas_preview(inputs: list[Value], p: CanvasPreviewParams, ctx: RunContext)
     # here, not at the top: the plan's colour science pulls in scipy (~0.4 s), which every process that
     # loads the catalogue (a `pixmill process` batch, say) would otherwise pay at start
     from pixmill.canvas.plan import plan_from_grid
-    from pixmill.canvas.preview import render_preview
+    from pixmill.canvas.preview import preview_size, render_preview
 
     (src,) = inputs
     assert isinstance(src, ImageValue)
@@ -36,8 +37,9 @@ def canvas_preview(inputs: list[Value], p: CanvasPreviewParams, ctx: RunContext)
             f"palette {p.palette!r} is not stored", [{"node": None, "field": "params.palette", "message": "unknown"}]
         )
     plan = plan_from_grid(sample_image(src, p, ctx.limits), palette, p)
+    width, height = preview_size(plan, p.preview_width)
+    check_output_size((width, height), ctx.limits, "params.preview_width")
     data = render_preview(plan, p.preview_width, p.preview_format)
-    height = round(p.preview_width * plan.rows / plan.cols)
     jpeg = p.preview_format == "jpeg"
     return EncodedValue(
         data,

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.geometry import MAX_SIDE, Aspect, parse_aspect
-from pixmill.imaging.limits import Limits
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.params import RGBA, Color, Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
 
@@ -84,17 +84,6 @@ def fill_for(mode: str, background: RGBA) -> int | tuple[int, ...]:
     if mode == "LA":
         return r, a
     return (r, g, b) if mode == "RGB" else (r, g, b, a)
-
-
-def check_output_size(size: tuple[int, int], limits: Limits, field: str) -> None:
-    """Refuse an output over the input limits (a canvas the pipeline could not read back)."""
-    w, h = size
-    if max(w, h) > limits.max_dimension or w * h > limits.max_pixels:
-        message = (
-            f"the result would be {w}x{h}, over the limits ({limits.max_dimension} pixels a side, "
-            f"{limits.max_pixels} pixels in all)"
-        )
-        raise InvalidPipeline(message, [{"node": None, "field": field, "message": message}])
 
 
 def _canvas(p: PadParams, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:

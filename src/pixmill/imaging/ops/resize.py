@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.detection import place, subject
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.params import GRAVITY_ANCHOR, Gravity
 from pixmill.imaging.values import ImageValue, Value
 
@@ -96,6 +97,7 @@ def resize(inputs: list[Value], p: ResizeParams, ctx: RunContext) -> Value:
     assert isinstance(src, ImageValue)
     im = src.image
     w, h = target_size(p, *src.full_size)
+    check_output_size((w, h), ctx.limits, "params.upscale" if p.upscale else "params")
     if p.fit == "fill":
         scale = max(w / im.width, h / im.height)
         left, top = _fill_offset(p, im, (w / scale, h / scale), ctx)

@@ -14,7 +14,8 @@ from PIL import Image
 from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
-from pixmill.imaging.ops.pad import WHITE, canvas_mode, check_output_size, fill_for
+from pixmill.imaging.limits import check_output_size
+from pixmill.imaging.ops.pad import WHITE, canvas_mode, fill_for
 from pixmill.imaging.params import Color
 from pixmill.imaging.values import ImageValue, Value
 

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.encode import encode
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.ops.resize import ResizeParams, target_size
 from pixmill.imaging.values import BundleValue, EncodedValue, ImageValue, Value
 
@@ -63,6 +64,7 @@ def thumbnails(inputs: list[Value], p: ThumbnailsParams, ctx: RunContext) -> Val
     for width in p.sizes:  # each from the (possibly shrunk-on-load) source: one resampling per thumbnail
         ctx.check_deadline()
         size = target_size(ResizeParams(width=width), *src.full_size)
+        check_output_size(size, ctx.limits, "params.sizes")
         out = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         items[key(width)] = encode(src.with_image(out), p.format, quality=p.quality)
     return BundleValue(items)

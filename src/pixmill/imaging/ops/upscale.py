@@ -23,8 +23,8 @@ from PIL import ExifTags, Image
 from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
-from pixmill.imaging.errors import ImageTooLarge, OperationUnavailable
-from pixmill.imaging.limits import Limits
+from pixmill.imaging.errors import OperationUnavailable
+from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import superres
 from pixmill.ml.models import require, status
@@ -81,24 +81,6 @@ def _plan(p: UpscaleParams, models_dir: Path | None) -> _Plan:
     return _Plan("bicubic", None, f"{prefix}: bicubic (fallback from FSRCNN: {reason})")
 
 
-def _check_size(width: int, height: int, frames: int, scale: int, limits: Limits) -> None:
-    w, h = width * scale, height * scale
-    if w > limits.max_dimension or h > limits.max_dimension:
-        raise ImageTooLarge(
-            f"upscale x{scale} would make {width}x{height} into {w}x{h}; "
-            f"no side may exceed {limits.max_dimension} pixels"
-        )
-    if w * h > limits.max_pixels:
-        raise ImageTooLarge(
-            f"upscale x{scale} would make {width}x{height} into {w}x{h} = {w * h} pixels; "
-            f"the limit is {limits.max_pixels}"
-        )
-    if frames > 1 and frames * w * h > limits.max_pixels:
-        raise ImageTooLarge(
-            f"upscale x{scale} would make {frames} frames of {w}x{h}; together they exceed {limits.max_pixels} pixels"
-        )
-
-
 def _normalised(im: Image.Image) -> Image.Image:
     """`im` in L, LA, RGB or RGBA (the modes the decoder makes; other operations may leave others)."""
     if im.mode in ("L", "LA", "RGB", "RGBA"):
@@ -125,7 +107,7 @@ def upscale(inputs: list[Value], p: UpscaleParams, ctx: RunContext) -> Value:
     (src,) = inputs
     assert isinstance(src, ImageValue)
     frames = src.frames if src.animated and src.frames is not None else [src.image]
-    _check_size(src.image.width, src.image.height, len(frames), p.scale, ctx.limits)
+    check_output_size((src.image.width * p.scale, src.image.height * p.scale), ctx.limits, "params.scale", len(frames))
     plan = _plan(p, ctx.models_dir)
     out: list[Image.Image] = []
     for frame in frames:

@@ -124,14 +124,20 @@ def _faded(overlay: Image.Image, opacity: float) -> Image.Image:
 
 
 def _tiled(overlay: Image.Image, base: tuple[int, int], at: tuple[int, int], gap: int) -> Image.Image:
-    """A base-sized RGBA layer of `overlay` repeated `gap` apart, one copy at `at`."""
-    cell = np.zeros((overlay.height + gap, overlay.width + gap, 4), dtype=np.uint8)
-    cell[: overlay.height, : overlay.width] = np.asarray(overlay)
-    cell_h, cell_w = cell.shape[:2]
-    shift_x, shift_y = -at[0] % cell_w, -at[1] % cell_h
-    reps = (math.ceil((base[1] + shift_y) / cell_h), math.ceil((base[0] + shift_x) / cell_w), 1)
-    layer = np.tile(cell, reps)[shift_y : shift_y + base[1], shift_x : shift_x + base[0]]
-    return Image.fromarray(np.ascontiguousarray(layer), "RGBA")
+    """A base-sized RGBA layer of `overlay` repeated `gap` apart, one copy at `at`.
+
+    Each pixel of the layer is looked up in the overlay (or its transparent border) by its position in the
+    repeat, so nothing larger than the base is ever allocated, however small the overlay or wide the gap.
+    """
+    pixels = np.asarray(overlay)
+    bordered = np.zeros((overlay.height + 1, overlay.width + 1, 4), dtype=np.uint8)  # last row, column: the gap
+    bordered[: overlay.height, : overlay.width] = pixels
+    cell_w, cell_h = overlay.width + gap, overlay.height + gap
+    cols = (np.arange(base[0]) - at[0]) % cell_w
+    rows = (np.arange(base[1]) - at[1]) % cell_h
+    cols = np.minimum(cols, overlay.width)
+    rows = np.minimum(rows, overlay.height)
+    return Image.fromarray(bordered[rows[:, None], cols[None, :]], "RGBA")
 
 
 def composite(base: Image.Image, overlay: Image.Image, at: tuple[int, int]) -> Image.Image:
