@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 from PIL import Image
 
 from pixmill.imaging.decode import decode, probe
+from pixmill.imaging.encode import encode
 from pixmill.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
 from pixmill.imaging.limits import Limits
 from tests import images
@@ -59,3 +63,34 @@ def test_shrink_on_load_decodes_a_jpeg_at_reduced_scale() -> None:
     value = decode(images.jpeg(1600, 1200), Limits(), size_hint=lambda info: (200, 150))
     assert value.image.size == (200, 150)
     assert value.full_size == (1600, 1200)
+
+
+UNREADABLE_ICC = bytes(range(256)) * 4  # 1 KB that LittleCMS cannot open ("cannot open profile from string")
+
+
+def _avif_with_zeroed_data() -> bytes:
+    """An AVIF whose header is fine and whose coded pixels are zeros: the AVIF decoder raises RuntimeError."""
+    data = bytearray(images.encode(Image.new("RGB", (64, 48), (200, 30, 30)), "AVIF"))
+    start = data.index(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)
+    return bytes(data)
+
+
+def test_an_unreadable_icc_profile_is_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    data = images.encode(Image.new("RGB", (20, 10), (200, 10, 10)), "JPEG", icc_profile=UNREADABLE_ICC, quality=95)
+    assert Image.open(io.BytesIO(data)).info["icc_profile"] == UNREADABLE_ICC
+    with caplog.at_level(logging.WARNING, logger="pixmill.imaging"):
+        value = decode(data, Limits())
+    assert value.icc_profile is None and value.image.size == (20, 10)
+    assert images.near(value.image.getpixel((5, 5)), (200, 10, 10))
+    (record,) = [r for r in caplog.records if "ICC" in r.getMessage()]
+    assert record.levelno == logging.WARNING and "dropping an unreadable ICC colour profile" in record.getMessage()
+    out = encode(value, "jpeg")
+    assert "icc_profile" not in Image.open(io.BytesIO(out.data)).info  # never carried into an output
+
+
+def test_every_decoder_failure_says_cannot_be_decoded() -> None:
+    avif = _avif_with_zeroed_data()
+    assert probe(avif, Limits()).format == "AVIF"  # the header passes: the upload is taken
+    with pytest.raises(CorruptImage, match="cannot be decoded"):
+        decode(avif, Limits())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -12,7 +14,7 @@ from typing import Any, BinaryIO
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, TiffImagePlugin
 
-from pixmill.imaging.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
+from pixmill.imaging.errors import CorruptImage, ImageTooLarge, ImagingError, UnsupportedFormat
 from pixmill.imaging.formats import READABLE
 from pixmill.imaging.limits import Limits
 from pixmill.imaging.values import ImageValue
@@ -23,7 +25,12 @@ log = logging.getLogger("pixmill.imaging")
 Image.MAX_IMAGE_PIXELS = None
 pillow_heif.register_heif_opener()
 
+# What Pillow and its plugins raise on bad bytes. The AVIF and HEIF decoders raise RuntimeError ("Failed to
+# decode frame 0: Decoding of color planes failed"); the last resort, _decoder_failure, covers the rest.
 _DECODE_ERRORS = (
+    RuntimeError,
+    struct.error,
+    zlib.error,
     OSError,
     SyntaxError,
     ValueError,
@@ -77,8 +84,8 @@ def _open_source(source: BinaryIO, limits: Limits) -> tuple[Image.Image, ImageIn
         raise UnsupportedFormat(
             "the file is not an image in a supported format (" + ", ".join(READABLE) + ")"
         ) from None
-    except _DECODE_ERRORS as exc:
-        raise CorruptImage(f"the image header cannot be read: {exc}") from None
+    except Exception as exc:
+        raise _decoder_failure(exc, "the image cannot be decoded: its header cannot be read") from None
     width, height = im.size
     if width < 1 or height < 1:
         raise CorruptImage(f"the image declares an empty size {width}x{height}")
@@ -90,8 +97,8 @@ def _open_source(source: BinaryIO, limits: Limits) -> tuple[Image.Image, ImageIn
         )
     try:
         frames = int(getattr(im, "n_frames", 1))
-    except _DECODE_ERRORS as exc:
-        raise CorruptImage(f"the image frames cannot be read: {exc}") from None
+    except Exception as exc:
+        raise _decoder_failure(exc, "the image cannot be decoded: its frames cannot be read") from None
     if frames > limits.max_frames:
         raise ImageTooLarge(f"the image has {frames} frames; the limit is {limits.max_frames}")
     if frames > 1 and im.format in _ANIMATED_INPUTS and frames * width * height > limits.max_pixels:
@@ -188,11 +195,13 @@ def decode(data: bytes, limits: Limits, size_hint: SizeHint | None = None, auto_
                 frames.append(_upright(frame, orientation))
                 durations.append(int(im.info.get("duration", 100) or 100))
             first = frames[0]
+            if icc is not None and readable_profile(icc) is None:
+                icc = None  # never carried into the outputs
         else:
             first, icc = _to_srgb(_upright(im, orientation), icc)
             first = _normalise_mode(first)
-    except _DECODE_ERRORS as exc:
-        raise CorruptImage(f"the image cannot be decoded (truncated or damaged): {exc}") from None
+    except Exception as exc:
+        raise _decoder_failure(exc, "the image cannot be decoded (truncated or damaged)") from None
     shrunk_from = (info.width, info.height) if first.size != (info.width, info.height) else None
     return ImageValue(
         image=first,
@@ -204,6 +213,32 @@ def decode(data: bytes, limits: Limits, size_hint: SizeHint | None = None, auto_
         durations=durations,
         loop=loop,
     )
+
+
+def _decoder_failure(exc: Exception, message: str) -> Exception:
+    """The CorruptImage to raise for an exception of the decoder: every failure on the file's bytes says it
+    cannot be decoded, whatever a plugin raised. A MemoryError, or an error of pixmill's own, goes on as it is."""
+    if isinstance(exc, MemoryError | ImagingError):
+        return exc
+    if not isinstance(exc, _DECODE_ERRORS):
+        log.warning("unexpected decoder error", extra={"error": repr(exc)})
+    detail = str(exc) or type(exc).__name__
+    return CorruptImage(f"{message}: {detail}")
+
+
+def readable_profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
+    """The ICC profile `icc` describes, or None when there is none or it cannot be read (it is then dropped,
+    with a warning: the pixels decode the same without it, read as sRGB, as browsers do)."""
+    if not icc:
+        return None
+    try:
+        return ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except Exception as exc:  # LittleCMS answers OSError ("cannot open profile from string"), PyCMSError …
+        log.warning(
+            "dropping an unreadable ICC colour profile; the pixels are read as sRGB",
+            extra={"icc_bytes": len(icc), "error": str(exc) or type(exc).__name__},
+        )
+        return None
 
 
 def _upright(im: Image.Image, orientation: int) -> Image.Image:
@@ -224,14 +259,13 @@ def _to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | N
 
     Returns the image and the profile the output should carry: the original when it is sRGB, else none.
     """
-    if icc is None:
+    profile = readable_profile(icc)
+    if profile is None:
         return im, None
     try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         description = ImageCms.getProfileDescription(profile) or ""
-    except ImageCms.PyCMSError:
-        log.info("ignoring an unreadable ICC profile")
-        return im, None
+    except Exception:
+        description = ""
     if "srgb" in description.lower().replace(" ", ""):
         return im, icc
     if im.mode not in ("RGB", "RGBA", "CMYK", "L"):
@@ -241,8 +275,8 @@ def _to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | N
     out_mode = "L" if im.mode == "L" else "RGB"
     try:
         converted = ImageCms.profileToProfile(source, profile, _SRGB, outputMode=out_mode)
-    except ImageCms.PyCMSError:
-        log.info("ICC conversion failed; keeping the pixels as they are", extra={"profile": description})
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        log.warning("ICC conversion failed; keeping the pixels as they are", extra={"profile": description})
         return im, None
     assert converted is not None
     if alpha is not None:
