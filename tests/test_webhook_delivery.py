@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
+from pixmill.config import Settings
 from pixmill.webhooks.service import Delivery, PinnedTransport, WebhookCircuits, deliver
 from tests import images
 from tests.conftest import REDIS_URL, make_settings, submit, upload, wait_for
@@ -123,10 +124,18 @@ def test_the_circuit_state_is_shared_through_redis(redis_prefix: str) -> None:
         client.close()
 
 
-def test_jobs_to_a_dead_endpoint_trip_the_circuit_and_end_with_the_reason(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, webhook_attempts=3, webhook_circuit_failures=4)
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def circuit_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose circuits live in the API process, or in Redis under this test's own prefix."""
+    redis = {"redis_url": REDIS_URL, "redis_prefix": request.getfixturevalue("redis_prefix")}
+    return make_settings(
+        tmp_path, webhook_attempts=3, webhook_circuit_failures=4, **(redis if request.param == "redis" else {})
+    )
+
+
+def test_jobs_to_a_dead_endpoint_trip_the_circuit_and_end_with_the_reason(circuit_settings: Settings) -> None:
     dead = f"http://127.0.0.1:{_closed_port()}/hook"
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(circuit_settings)) as client:
         (asset,) = upload(client, ("a.png", images.png(20, 20)), content_type="image/png")
         done = []
         for _ in range(3):  # one after another: 3 attempts, then 1 that opens it, then none

@@ -19,7 +19,9 @@ from pixmill.imaging.ops.watermark import _tiled
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue
 from tests import images
-from tests.conftest import make_settings, submit, upload, wait_for
+from tests.conftest import SHARED, make_settings, submit, upload, wait_for
+
+DMC = SHARED / "data" / "palettes" / "dmc.csv"
 
 
 def _run(data: bytes, steps: list[dict[str, Any]], limits: Limits | None = None) -> Image.Image:
@@ -105,3 +107,17 @@ def test_a_job_fails_and_a_render_url_answers_422_naming_the_node(tmp_path: Path
         assert r.status_code == 422
         assert "the result would be 10001x10001" in r.json()["detail"]
         assert r.json()["errors"][0]["node"] == "step1"
+
+
+def test_a_canvas_preview_over_the_limits_is_refused_before_it_is_drawn() -> None:
+    from pixmill.canvas.palette import parse_palette_csv
+
+    palette = parse_palette_csv(DMC.read_text(encoding="utf-8-sig"), name="dmc")
+    steps = [{"id": "pv", "op": "canvas_preview", "params": {"cols": 20, "rows": 16, "preview_width": 200}}]
+    pipeline, data = parse_pipeline(steps), images.png(40, 30)
+    (out,) = run_pipeline(pipeline, data, RunContext(palettes={"dmc": palette})).outputs
+    assert isinstance(out.value, EncodedValue) and (out.value.width, out.value.height) == (200, 160)
+    small = RunContext(limits=Limits(max_pixels=200 * 160 - 1), palettes={"dmc": palette})
+    with pytest.raises(OutputTooLarge, match=r"node 'pv' \(canvas_preview\): the result would be 200x160") as err:
+        run_pipeline(pipeline, data, small)
+    assert err.value.errors[0]["field"] == "params.preview_width"
