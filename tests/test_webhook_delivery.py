@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
+import subprocess
 import time
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def test_the_request_connects_to_the_checked_address_keeping_the_host_header() -
     with WebhookSink() as sink:
         port = sink.server.server_address[1]
         # .invalid never resolves: the request can only arrive if no second lookup is made
-        transport = PinnedTransport("hook.invalid", "127.0.0.1")
+        transport = PinnedTransport("hook.invalid", ["127.0.0.1"])
         with httpx.Client(transport=transport, trust_env=False) as client:
             assert client.post(f"http://hook.invalid:{port}/hook", content=b"{}").status_code == 200
             with pytest.raises(httpx.ConnectError):  # another host is not pinned: refused, not looked up
@@ -169,3 +171,30 @@ def test_with_redis_down_deliveries_go_on_unguarded(caplog: pytest.LogCaptureFix
         assert _deliver(sink.url, WebhookCircuits(2, 60, redis=down, prefix="x:")).delivered
         assert len(sink.received) == 1
     assert any("Redis unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_over_tls_the_pinned_connection_sends_and_verifies_the_urls_host(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hook.invalid"]
+    subject = ["-addext", "subjectAltName=DNS:hook.invalid", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run([*request, *subject], check=True, capture_output=True)
+    server_names: list[str | None] = []
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    server_tls.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    trust = ssl.create_default_context(cafile=str(cert))
+    with WebhookSink() as sink:
+        sink.server.socket = server_tls.wrap_socket(sink.server.socket, server_side=True)
+        port = sink.server.server_address[1]
+        with httpx.Client(
+            transport=PinnedTransport("hook.invalid", ["127.0.0.1"], verify=trust), trust_env=False
+        ) as client:
+            assert client.post(f"https://hook.invalid:{port}/hook", content=b"{}").status_code == 200
+        # the certificate is for hook.invalid: pinned to the same address under another name, it is refused
+        other = PinnedTransport("other.invalid", ["127.0.0.1"], verify=trust)
+        with (
+            httpx.Client(transport=other, trust_env=False) as client,
+            pytest.raises(httpx.ConnectError, match="certificate"),
+        ):
+            client.post(f"https://other.invalid:{port}/hook", content=b"{}")
+    assert server_names[0] == "hook.invalid" and len(sink.received) == 1

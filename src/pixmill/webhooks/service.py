@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -97,9 +98,9 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
-def resolve(url: httpx.URL, allow_private: bool) -> str:
-    """Resolve the URL's host once and return the address to connect to; raise InvalidWebhookUrl when any address
-    it resolves to is refused (one refused answer refuses the host: the resolver may hand out either)."""
+def resolve(url: httpx.URL, allow_private: bool) -> list[str]:
+    """Resolve the URL's host once and return the addresses to connect to, in the resolver's order; raise
+    InvalidWebhookUrl when any of them is refused (one refused answer refuses the host: DNS may hand out either)."""
     host = _host(url)
     try:
         infos = socket.getaddrinfo(host, _port(url), proto=socket.IPPROTO_TCP)
@@ -114,7 +115,7 @@ def resolve(url: httpx.URL, allow_private: bool) -> str:
                 )
     if not addresses:
         raise InvalidWebhookUrl(f"webhook_url host {host!r} does not resolve")
-    return str(addresses[0])
+    return list(dict.fromkeys(str(a) for a in addresses))
 
 
 def check_webhook_url(url: str, allow_private: bool) -> str:
@@ -124,12 +125,13 @@ def check_webhook_url(url: str, allow_private: bool) -> str:
 
 
 class _PinnedBackend(httpcore.SyncBackend):
-    """Connects to the checked address whatever the URL's host resolves to now (no second lookup); the URL's
-    host still goes in the Host header and TLS server name, because httpcore takes those from the request."""
+    """Connects to the checked addresses, each in turn until one answers (as socket.create_connection does),
+    whatever the URL's host resolves to now: no second lookup. The URL's host still goes in the Host header and
+    the TLS server name, because httpcore takes those from the request."""
 
-    def __init__(self, host: str, address: str) -> None:
+    def __init__(self, host: str, addresses: list[str]) -> None:
         self.host = host
-        self.address = address
+        self.addresses = addresses
 
     def connect_tcp(
         self,
@@ -141,18 +143,27 @@ class _PinnedBackend(httpcore.SyncBackend):
     ) -> httpcore.NetworkStream:
         if host != self.host:  # a redirect or a proxy would need a check of its own: refuse
             raise httpcore.ConnectError(f"connection to {host!r} not pinned")
-        return super().connect_tcp(self.address, port, timeout, local_address, socket_options)
+        error: Exception = httpcore.ConnectError(f"{host!r} has no address")
+        for address in self.addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
 
 
 class PinnedTransport(httpx.HTTPTransport):
-    """An httpx transport whose every connection goes to `address`, the one resolve() checked."""
+    """An httpx transport whose every connection goes to `addresses`, those resolve() checked, for `host` only.
 
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(retries=0)
+    verify: as httpx's (a CA bundle or SSL context); certificates are checked against `host`.
+    """
+
+    def __init__(self, host: str, addresses: list[str], verify: ssl.SSLContext | str | bool = True) -> None:
+        super().__init__(verify=verify, retries=0)
         pool = self._pool
         if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
             raise RuntimeError("this httpx/httpcore cannot pin a connection's address")  # never connect unpinned
-        pool._network_backend = _PinnedBackend(host, address)
+        pool._network_backend = _PinnedBackend(host, addresses)
 
 
 class _Refused(Exception):
@@ -231,10 +242,10 @@ class Delivery:
 
 
 def _post(url: httpx.URL, body: bytes, secret: bytes, timeout_s: float, allow_private: bool) -> int:
-    address = resolve(url, allow_private)  # again: DNS may have changed since submission
+    addresses = resolve(url, allow_private)  # again: DNS may have changed since submission
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, int(time.time()), body)}
     # trust_env=False: a proxy from the environment would make its own lookup of the host
-    with httpx.Client(transport=PinnedTransport(_host(url), address), trust_env=False, timeout=timeout_s) as client:
+    with httpx.Client(transport=PinnedTransport(_host(url), addresses), trust_env=False, timeout=timeout_s) as client:
         response = client.post(url, content=body, headers=headers)
     if response.status_code >= 500 or response.status_code == 429:
         raise _Unavailable(response.status_code)
