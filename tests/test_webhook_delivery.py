@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -94,6 +95,16 @@ def test_the_circuit_opens_after_failures_in_a_row_and_skips_the_host_until_rese
         assert circuits.for_host("127.0.0.1").current_state == "closed"
     transitions = [r.getMessage() for r in caplog.records if r.getMessage().startswith("webhook circuit")]
     assert transitions == ["webhook circuit open", "webhook circuit half-open", "webhook circuit closed"]
+
+
+def test_deliveries_to_one_host_are_not_serialised_by_its_circuit() -> None:
+    circuits = WebhookCircuits(fail_max=5, reset_s=60)
+    with WebhookSink(delay_s=1.0) as sink, ThreadPoolExecutor(4) as pool:
+        started = time.monotonic()
+        outcomes = list(pool.map(lambda _: _deliver(sink.url, circuits), range(4)))
+        elapsed = time.monotonic() - started
+    assert all(o.delivered for o in outcomes) and len(sink.received) == 4
+    assert elapsed < 2.5  # in parallel: about 1 s, where one at a time would take 4 s
 
 
 def test_answers_other_than_5xx_do_not_open_the_circuit() -> None:

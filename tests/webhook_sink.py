@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class WebhookSink:
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, delay_s: float = 0.0) -> None:
         self.status = status
+        self.delay_s = delay_s  # how long each answer takes
         self.received: list[tuple[dict[str, str], bytes]] = []
         sink = self
 
@@ -18,6 +20,7 @@ class WebhookSink:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 sink.received.append((dict(self.headers), body))
+                time.sleep(sink.delay_s)
                 self.send_response(sink.status)
                 self.end_headers()
 

@@ -277,7 +277,10 @@ def deliver(
     reason = "webhook not delivered"
     for attempt in range(1, attempts + 1):
         try:
-            status_code = breaker.call(_post, parsed, body, secret, timeout_s, allow_private)
+            # calling(), not call(): call() holds the breaker's lock while the request waits on the network,
+            # which would let only one delivery at a time go to a host
+            with breaker.calling():
+                status_code = _post(parsed, body, secret, timeout_s, allow_private)
             log.info("webhook delivered", extra={"attempt": attempt, "status_code": status_code})
             return Delivery(True)
         except pybreaker.CircuitBreakerError:
