@@ -285,6 +285,14 @@ def test_refused_requests_get_pixtools_status_and_a_string_detail_as_application
     assert client.get("/api/v1/jobs").json()["total"] == 0
 
 
+def test_operations_nested_too_deep_are_422_json_not_a_crash(client: TestClient) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for fields in ({"operations": deep}, {"operations": '["png"]', "operation_params": '{"a":' * 100_000}):
+        r = client.post("/api/process", data=fields, files={"file": ("a.jpg", images.jpeg())})
+        assert (r.status_code, r.headers["content-type"]) == (422, "application/json"), r.text
+        assert "nested more than 64 levels deep" in r.json()["detail"]
+
+
 def test_what_pixtools_accepts_and_ignores_is_accepted(client: TestClient) -> None:
     accepted: list[tuple[Any, Any]] = [
         (["jpg"], {"png": {"quality": 80}}),  # params of an operation not asked for: ignored

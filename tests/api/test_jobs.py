@@ -112,6 +112,15 @@ def test_unknown_asset_and_malformed_json_are_422(client: TestClient) -> None:
     assert r.json()["title"] == "Invalid request"
 
 
+def test_json_nested_too_deep_or_not_utf8_is_422_before_parsing(client: TestClient) -> None:
+    deep = b'{"inputs": ["a"], "pipeline": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/api/v1/jobs", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "nested more than 64 levels deep" in r.json()["detail"]
+    not_utf8 = b'{"inputs": ["\xff"], "pipeline": []}'
+    r = client.post("/api/v1/jobs", content=not_utf8, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not UTF-8" in r.json()["detail"]
+
+
 def test_truncated_image_fails_the_job_with_a_message(client: TestClient) -> None:
     data = images.jpeg(600, 400)
     (asset,) = upload(client, ("cut.jpg", data[: len(data) // 2]))
@@ -147,6 +156,8 @@ def test_list_is_paginated_newest_first(any_db_client: TestClient) -> None:
     assert page1["total"] == 5
     assert [j["id"] for j in page1["items"] + page2["items"]] == ids[::-1][:4]
     assert client.get("/api/v1/jobs", params={"limit": 1000}).status_code == 422
+    r = client.get("/api/v1/jobs", params={"offset": "100000000000000000000"})  # beyond 64 bits: never reaches SQL
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.offset"
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, File, UploadFile, status
 
 from pixmill.api.deps import Ctx
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets import service
 from pixmill.assets.schemas import AssetRead, UploadResult
 from pixmill.db.models import Asset
 
-router = APIRouter(prefix="/api/v1", tags=["uploads"])
+router = APIRouter(prefix="/api/v1", tags=["uploads"], route_class=BoundedJsonRoute)
 
 
 def checked_upload(ctx: Ctx, upload: UploadFile) -> BinaryIO:

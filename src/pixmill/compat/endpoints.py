@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.endpoints import ingest
 from pixmill.assets.service import UploadRejected
 from pixmill.compat import shape
@@ -22,7 +23,7 @@ from pixmill.jobs import service as jobs
 from pixmill.jobs.runner import submit_new
 from pixmill.logs import request_id_var
 
-router = APIRouter(prefix="/api", tags=["pixtools"])
+router = APIRouter(prefix="/api", tags=["pixtools"], route_class=BoundedJsonRoute)
 
 
 def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:

@@ -13,9 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from pixmill.api.deps import Ctx, Runner
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.context import Context
 
-router = APIRouter(prefix="/api", tags=["health"])
+router = APIRouter(prefix="/api", tags=["health"], route_class=BoundedJsonRoute)
 log = logging.getLogger("pixmill.health")
 
 

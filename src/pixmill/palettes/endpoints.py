@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import BaseModel
 
 from pixmill.api.deps import Ctx, Staff
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
+from pixmill.db.models import MAX_DB_INT
 from pixmill.palettes import service
 
-router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"])
+router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"], route_class=BoundedJsonRoute)
 
 
 class PaletteRead(BaseModel):
@@ -53,7 +55,9 @@ def list_palettes(ctx: Ctx) -> list[PaletteRead]:
 
 
 @router.get("/{name}", summary="The latest version of a palette", responses={404: {"description": "No such palette"}})
-def get_palette(ctx: Ctx, name: str, version: int | None = None) -> PaletteDetail:
+def get_palette(
+    ctx: Ctx, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None
+) -> PaletteDetail:
     palette = service.load(ctx, name, version)
     entries = [{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in palette.colors]
     return PaletteDetail(name=palette.name, version=palette.version, colors=len(entries), entries=entries)

@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from pixmill.api.deps import BaseUrl, Ctx
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
 from pixmill.workers import WorkerPool
 
-router = APIRouter(tags=["render"])
+router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
 
 
 @router.get(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -13,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from pixmill.api.deps import BaseUrl, Ctx, Staff
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.context import Context
-from pixmill.db.models import Order, OrderRender
+from pixmill.db.models import MAX_DB_INT, Order, OrderRender
+from pixmill.imaging.limits import loads
 from pixmill.palettes.service import load as load_palette
 from pixmill.storefront import service, tasks
 from pixmill.storefront.schemas import (
@@ -32,7 +33,7 @@ from pixmill.storefront.schemas import (
 from pixmill.storefront.signing import SIGNATURE_HEADER, verify
 from pixmill.workers import WorkerPool
 
-router = APIRouter(prefix="/api/v1", tags=["storefront"])
+router = APIRouter(prefix="/api/v1", tags=["storefront"], route_class=BoundedJsonRoute)
 
 
 def _pool(request: Request) -> WorkerPool:
@@ -126,7 +127,7 @@ async def receive_event(request: Request, ctx: Ctx) -> EventResult:
     if problem:
         raise Problem(401, "Unauthorized", problem)
     try:
-        event = OrderEventIn.model_validate(json.loads(body))
+        event = OrderEventIn.model_validate(loads(body))
     except (ValueError, ValidationError) as exc:
         detail = str(exc) if isinstance(exc, ValidationError) else f"the body is not valid JSON: {exc}"
         raise Problem(422, "Invalid event", detail) from None
@@ -141,7 +142,7 @@ def list_orders(
     ctx: Ctx,
     base: BaseUrl,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
     state: str | None = None,
 ) -> list[OrderRead]:
     return [order_read(ctx, o, r, base) for o, r in service.recent_orders(ctx, limit, offset, state)]
@@ -202,9 +203,9 @@ async def item_guide(
     request: Request,
     ctx: Ctx,
     order_id: str,
-    item: Annotated[int, Query(ge=0, description="Line item, from 0.")] = 0,
+    item: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Line item, from 0.")] = 0,
     version: Annotated[
-        int | None, Query(ge=1, description="Render version; the order's current one if left out.")
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Render version; the order's current one if left out.")
     ] = None,
     colour: Annotated[bool, Query(description="false: the black-and-white guide, symbols only.")] = True,
     paper: Literal["A4", "Letter", "A3"] = "A4",
