@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixmill import __version__
-from pixmill.api import docs, problems
+from pixmill.api import docs, openapi, problems
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pixmill.assets.endpoints import router as assets_router
 from pixmill.compat.endpoints import router as compat_router
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    openapi.install(app)
     docs.install(app)
     for router in (
         assets_router,

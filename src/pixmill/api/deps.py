@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
@@ -42,3 +42,8 @@ def _staff(request: Request, x_api_key: Annotated[str | None, Header(alias="X-AP
 
 
 Staff = Depends(_staff)
+# What a route behind `Staff` may answer for it, for its OpenAPI `responses`.
+STAFF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid X-API-Key"},
+    403: {"description": "Staff routes are disabled (PIXMILL_STAFF_API_KEY is unset)"},
+}

@@ -48,8 +48,10 @@ def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
     status_code=status.HTTP_201_CREATED,
     summary="Upload one or many images",
     responses={
-        413: {"description": "A file or the image inside it is too large"},
+        400: {"description": "The multipart body cannot be read"},
+        413: {"description": "A file or the image inside it is too large, or too many files"},
         415: {"description": "A file is not an image of a supported format"},
+        422: {"description": "No files, or a file that is a corrupt image"},
     },
 )
 def upload(ctx: Ctx, files: list[UploadFile] = File(description="One or more image files.")) -> UploadResult:

@@ -40,9 +40,14 @@ def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload one image and process it (PixTools shape)",
     responses={
-        400: {"description": "Not an image pixmill reads"},
+        400: {"description": "Not an image pixmill reads, or a multipart body that cannot be read"},
+        409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
         413: {"description": "File or image too large"},
-        422: {"description": "Bad operations, parameters or webhook URL"},
+        422: {
+            "description": "Bad operations, parameters or webhook URL, a corrupt image, or an Idempotency-Key "
+            "reused with a different request"
+        },
+        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
     },
 )
 def process(

@@ -24,7 +24,12 @@ _FORBIDDEN = Problem(403, "Forbidden", "the link is invalid or has expired")
 @router.get(
     "/files/{key:path}",
     summary="Download a stored file (signed link)",
-    responses={403: {"description": "Bad or expired signature"}, 404: {"description": "The file is gone"}},
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+        403: {"description": "Bad or expired signature"},
+        404: {"description": "The file is gone"},
+    },
 )
 def download(
     ctx: Ctx,

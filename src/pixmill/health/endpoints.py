@@ -39,7 +39,17 @@ def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready to serve: the database answers", responses={503: {"description": "Not ready"}})
+_STATUS_SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+
+
+@router.get(
+    "/readyz",
+    summary="Ready to serve: the database answers",
+    responses={
+        200: {"content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+        503: {"description": "Not ready", "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+    },
+)
 def readyz(ctx: Ctx) -> JSONResponse:
     db = _status(_database, ctx)
     return JSONResponse(
@@ -48,7 +58,12 @@ def readyz(ctx: Ctx) -> JSONResponse:
 
 
 @router.get(
-    "/health", summary="Deep check of every dependency", responses={503: {"description": "A dependency is down"}}
+    "/health",
+    summary="Deep check of every dependency",
+    responses={
+        200: {"content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+        503: {"description": "A dependency is down", "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+    },
 )
 def health(ctx: Ctx, runner: Runner) -> JSONResponse:
     settings = ctx.settings

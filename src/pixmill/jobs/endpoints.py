@@ -60,7 +60,14 @@ def job_read(ctx: Context, job: Job, base_url: str) -> JobRead:
     "/jobs",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run a pipeline over uploaded assets",
-    responses={422: {"description": "Invalid pipeline, unknown asset or refused webhook URL"}},
+    responses={
+        409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
+        422: {
+            "description": "Invalid pipeline, unknown asset, refused webhook URL, or an Idempotency-Key reused "
+            "with a different request"
+        },
+        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
+    },
 )
 def create_job(
     ctx: Ctx,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import BaseUrl, Ctx, Staff
+from pixmill.api.deps import STAFF_RESPONSES, BaseUrl, Ctx, Staff
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
@@ -82,7 +82,11 @@ def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str
 @router.post(
     "/canvas/previews",
     summary="A photo on a canvas: preview image, legend and quality report",
-    responses={404: {"description": "No such asset or palette"}, 422: {"description": "Bad canvas settings"}},
+    responses={
+        404: {"description": "No such asset or palette"},
+        413: {"description": "The image is over the limits"},
+        422: {"description": "Bad canvas settings, or an image that cannot be decoded"},
+    },
 )
 async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
     try:
@@ -115,6 +119,8 @@ async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: Previe
     summary="Order events from the shop (HMAC-signed; applied once per event id)",
     responses={
         401: {"description": "Missing, bad or stale signature: nothing is stored"},
+        403: {"description": "Events are disabled (PIXMILL_STOREFRONT_SECRET is unset)"},
+        413: {"description": "The request body is over PIXMILL_MAX_REQUEST_BYTES"},
         422: {"description": "Malformed event"},
     },
 )
@@ -137,7 +143,20 @@ async def receive_event(request: Request, ctx: Ctx) -> EventResult:
     return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
 
 
-@router.get("/storefront/orders", dependencies=[Staff], summary="Recent orders with previews and quality reports")
+_ORDER_RESPONSES: dict[int | str, dict[str, object]] = {**STAFF_RESPONSES, 404: {"description": "No such order"}}
+_ACTION_RESPONSES: dict[int | str, dict[str, object]] = {
+    **_ORDER_RESPONSES,
+    409: {"description": "Not allowed in the order's state"},
+    422: {"description": "Bad canvas settings or palette version"},
+}
+
+
+@router.get(
+    "/storefront/orders",
+    dependencies=[Staff],
+    summary="Recent orders with previews and quality reports",
+    responses=STAFF_RESPONSES,
+)
 def list_orders(
     ctx: Ctx,
     base: BaseUrl,
@@ -148,7 +167,12 @@ def list_orders(
     return [order_read(ctx, o, r, base) for o, r in service.recent_orders(ctx, limit, offset, state)]
 
 
-@router.get("/storefront/orders/{order_id}", dependencies=[Staff], summary="One order with every render version")
+@router.get(
+    "/storefront/orders/{order_id}",
+    dependencies=[Staff],
+    summary="One order with every render version",
+    responses=_ORDER_RESPONSES,
+)
 def get_order(ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     order, renders = service.get_order(ctx, order_id)
     return order_read(ctx, order, renders, base)
@@ -162,17 +186,32 @@ def _act(request: Request, ctx: Context, base: str, order_id: str, action: str, 
     return order_read(ctx, order, renders, base)
 
 
-@router.post("/storefront/orders/{order_id}/approve", dependencies=[Staff], summary="Approve for print")
+@router.post(
+    "/storefront/orders/{order_id}/approve",
+    dependencies=[Staff],
+    summary="Approve for print",
+    responses=_ACTION_RESPONSES,
+)
 def approve(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return _act(request, ctx, base, order_id, "approve")
 
 
-@router.post("/storefront/orders/{order_id}/reject", dependencies=[Staff], summary="Reject with a reason")
+@router.post(
+    "/storefront/orders/{order_id}/reject",
+    dependencies=[Staff],
+    summary="Reject with a reason",
+    responses=_ACTION_RESPONSES,
+)
 def reject(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RejectBody) -> OrderRead:
     return _act(request, ctx, base, order_id, "reject", reason=body.reason)
 
 
-@router.post("/storefront/orders/{order_id}/rerender", dependencies=[Staff], summary="Render a new version")
+@router.post(
+    "/storefront/orders/{order_id}/rerender",
+    dependencies=[Staff],
+    summary="Render a new version",
+    responses=_ACTION_RESPONSES,
+)
 def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RerenderBody) -> OrderRead:
     canvas = None
     if body.canvas is not None:
@@ -183,7 +222,12 @@ def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: Rer
     return _act(request, ctx, base, order_id, "rerender", canvas=canvas, palette_version=body.palette_version)
 
 
-@router.post("/storefront/orders/{order_id}/fulfil", dependencies=[Staff], summary="Mark as fulfilled (shipped)")
+@router.post(
+    "/storefront/orders/{order_id}/fulfil",
+    dependencies=[Staff],
+    summary="Mark as fulfilled (shipped)",
+    responses=_ACTION_RESPONSES,
+)
 def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return _act(request, ctx, base, order_id, "fulfil")
 
@@ -194,6 +238,7 @@ def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRea
     summary="A line item's PDF guide, in colour or black and white (symbols only)",
     response_class=Response,
     responses={
+        **STAFF_RESPONSES,
         200: {"content": {"application/pdf": {}}, "description": "The guide"},
         404: {"description": "No such order, or no such line item at that version"},
         409: {"description": "The line item did not render"},
