@@ -346,6 +346,33 @@ def test_idempotency_key_gives_the_same_job_and_no_second_upload(client: TestCli
         assert s.scalar(select(func.count()).select_from(Job)) == 1
 
 
+def test_an_idempotency_key_reused_with_another_file_or_fields_is_422_json(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "order-43"}
+    photo = images.jpeg(64, 48)
+
+    def send(data: bytes = photo, name: str = "p.jpg", operations: str = '["webp"]', **form: str) -> Any:
+        files = {"file": (name, data, "image/jpeg")}
+        return client.post("/api/process", data={"operations": operations, **form}, files=files, headers=headers)
+
+    first = send()
+    assert first.status_code == 202, first.text
+    for changed in (
+        send(data=images.jpeg(64, 49)),  # other bytes
+        send(name="other.jpg"),  # the name shapes the download names
+        send(operations='["jpg"]'),
+        send(operation_params='{"webp": {"quality": 50}}'),
+    ):
+        assert (changed.status_code, changed.headers["content-type"]) == (422, "application/json"), changed.text
+        assert "already used with a different request" in changed.json()["detail"]
+        assert first.json()["job_id"] in changed.json()["detail"]
+    again = send(operations='[ "webp" ]', operation_params='{"webp": {}}')  # the same request, spelled differently
+    assert again.status_code == 202 and again.json()["job_id"] == first.json()["job_id"]
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.session() as s:
+        assert s.scalar(select(func.count()).select_from(Asset)) == 1
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
+
+
 def test_private_webhook_targets_are_refused_unless_allowed(tmp_path) -> None:
     with TestClient(create_app(make_settings(tmp_path, webhook_allow_private=False))) as c:
         for url in ("http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x"):

@@ -177,6 +177,26 @@ def test_idempotency_key_returns_the_same_job(any_db_client: TestClient) -> None
     assert client.get("/api/v1/jobs").json()["total"] == 2
 
 
+def test_an_idempotency_key_reused_with_a_different_request_is_422(any_db_client: TestClient) -> None:
+    client = any_db_client
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
+    body = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 10}}]}
+    first = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 202
+    other = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 11}}]}
+    for changed in (other, {**body, "webhook_url": "http://127.0.0.1:9/hook"}):
+        r = client.post("/api/v1/jobs", json=changed, headers={"Idempotency-Key": "k-1"})
+        assert (r.status_code, r.headers["content-type"]) == (422, "application/problem+json"), r.text
+        assert "already used with a different request" in r.json()["detail"] and first.json()["id"] in r.text
+    # The same request spelled differently (key order, spaces) is the same request.
+    respelled = b'{"pipeline": [{"params": {"width": 10}, "op": "resize"}],   "inputs": ["%s"]}' % asset["id"].encode()
+    r = client.post(
+        "/api/v1/jobs", content=respelled, headers={"Idempotency-Key": "k-1", "content-type": "application/json"}
+    )
+    assert r.status_code == 202 and r.json()["id"] == first.json()["id"]
+    assert client.get("/api/v1/jobs").json()["total"] == 1
+
+
 def test_catalogue_lists_operations_with_parameter_schemas(client: TestClient) -> None:
     ops = {o["name"]: o for o in client.get("/api/v1/operations").json()}
     assert {"resize", "convert", "metadata", "denoise"} <= set(ops)

@@ -12,9 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.model import CanvasError
-from pixmill.compat.shape import is_pixtools_path
+from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.imaging import errors as imaging
-from pixmill.jobs.idempotency import IdempotencyUnavailable
+from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
 from pixmill.jobs.runner import RunnerUnavailable
 from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
@@ -99,6 +99,15 @@ def install(app: FastAPI) -> None:
         response = _respond(request, 409, "Request in progress", detail)
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def _reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        job = public_job_id(exc.job_id) if is_pixtools_path(request.url.path) else exc.job_id
+        detail = (
+            f"the Idempotency-Key {exc.key!r} was already used with a different request (job {job}); "
+            "send a new key for a new request"
+        )
+        return _respond(request, 422, "Idempotency-Key reused", detail)
 
     @app.exception_handler(IdempotencyUnavailable)
     async def _idempotency(request: Request, exc: IdempotencyUnavailable) -> JSONResponse:

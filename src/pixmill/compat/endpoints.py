@@ -20,6 +20,7 @@ from pixmill.compat.service import translate
 from pixmill.db.models import Asset
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
+from pixmill.jobs.idempotency import file_digest
 from pixmill.jobs.runner import submit_new
 from pixmill.logs import request_id_var
 
@@ -63,6 +64,8 @@ def process(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
     pipeline, ops = translate(operations, operation_params)
+    # What identifies this request for its Idempotency-Key: the file's bytes and name with the fields (as translated).
+    digest = f"{file_digest(file.file)} {file.filename}" if idempotency_key else None
     job, created = jobs.create_job(  # the file is stored only once the Idempotency-Key is claimed
         ctx,
         pipeline=pipeline,
@@ -74,6 +77,7 @@ def process(
         api="process",
         operations=ops,
         upload=lambda: _ingest(ctx, file),
+        upload_digest=digest,
     )
     if created:
         submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)
