@@ -109,6 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page = resources.files("pixmill.web").joinpath("static/index.html").read_text()
         return HTMLResponse(page)
 
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, read_timeout_s=settings.body_timeout_s)
     app.add_middleware(RequestIdMiddleware)
     return app
