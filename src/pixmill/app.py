@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixmill import __version__
-from pixmill.api import docs, problems
+from pixmill.api import docs, openapi, problems
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pixmill.assets.endpoints import router as assets_router
 from pixmill.compat.endpoints import router as compat_router
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    openapi.install(app)
     docs.install(app)
     for router in (
         assets_router,
@@ -108,6 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         page = resources.files("pixmill.web").joinpath("static/index.html").read_text()
         return HTMLResponse(page)
 
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, read_timeout_s=settings.body_timeout_s)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -67,10 +67,12 @@ def serve(
     """Serve the API, its docs at /docs and the upload page at /."""
     import uvicorn
 
+    from pixmill.api.server import PROTOCOL
     from pixmill.app import create_app
 
+    settings = Settings()
     if workers > 1:
-        if Settings().runner != "celery":
+        if settings.runner != "celery":
             typer.echo("error: --workers > 1 needs PIXMILL_RUNNER=celery (embedded jobs run inside one API)", err=True)
             raise typer.Exit(2)
         # each process builds its own app from the environment's settings
@@ -82,9 +84,19 @@ def serve(
             port=port,
             log_config=None,
             timeout_graceful_shutdown=10,
+            http=PROTOCOL,
+            timeout_keep_alive=settings.keep_alive_s,
         )
         return
-    uvicorn.run(create_app(), host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        http=PROTOCOL,
+        timeout_keep_alive=settings.keep_alive_s,
+    )
 
 
 @app.command()

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     max_frames: int = Field(default=200, ge=1)
     job_timeout_s: float = Field(default=300.0, gt=0)
 
+    # Slow clients (pixmill serve): a connection must finish its request headers in header_timeout_s, and a request
+    # body must not stall longer than body_timeout_s between two reads (408, connection closed).
+    header_timeout_s: float = Field(default=5.0, gt=0, description="Deadline for a request's headers.")
+    body_timeout_s: float = Field(default=15.0, gt=0, description="Longest pause while a request body is read.")
+    keep_alive_s: int = Field(default=5, ge=1, description="Idle time before a keep-alive connection is closed.")
+
     webhook_allow_private: bool = False
     webhook_attempts: int = Field(default=4, ge=1, le=20)
     webhook_backoff_s: float = Field(default=2.0, ge=0)

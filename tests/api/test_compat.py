@@ -285,6 +285,14 @@ def test_refused_requests_get_pixtools_status_and_a_string_detail_as_application
     assert client.get("/api/v1/jobs").json()["total"] == 0
 
 
+def test_operations_nested_too_deep_are_422_json_not_a_crash(client: TestClient) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for fields in ({"operations": deep}, {"operations": '["png"]', "operation_params": '{"a":' * 100_000}):
+        r = client.post("/api/process", data=fields, files={"file": ("a.jpg", images.jpeg())})
+        assert (r.status_code, r.headers["content-type"]) == (422, "application/json"), r.text
+        assert "nested more than 64 levels deep" in r.json()["detail"]
+
+
 def test_what_pixtools_accepts_and_ignores_is_accepted(client: TestClient) -> None:
     accepted: list[tuple[Any, Any]] = [
         (["jpg"], {"png": {"quality": 80}}),  # params of an operation not asked for: ignored
@@ -332,6 +340,33 @@ def test_idempotency_key_gives_the_same_job_and_no_second_upload(client: TestCli
     a = client.post("/api/process", data={"operations": '["webp"]'}, files=files, headers=headers).json()
     b = client.post("/api/process", data={"operations": '["webp"]'}, files=files, headers=headers).json()
     assert a["job_id"] == b["job_id"]
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.session() as s:
+        assert s.scalar(select(func.count()).select_from(Asset)) == 1
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_an_idempotency_key_reused_with_another_file_or_fields_is_422_json(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "order-43"}
+    photo = images.jpeg(64, 48)
+
+    def send(data: bytes = photo, name: str = "p.jpg", operations: str = '["webp"]', **form: str) -> Any:
+        files = {"file": (name, data, "image/jpeg")}
+        return client.post("/api/process", data={"operations": operations, **form}, files=files, headers=headers)
+
+    first = send()
+    assert first.status_code == 202, first.text
+    for changed in (
+        send(data=images.jpeg(64, 49)),  # other bytes
+        send(name="other.jpg"),  # the name shapes the download names
+        send(operations='["jpg"]'),
+        send(operation_params='{"webp": {"quality": 50}}'),
+    ):
+        assert (changed.status_code, changed.headers["content-type"]) == (422, "application/json"), changed.text
+        assert "already used with a different request" in changed.json()["detail"]
+        assert first.json()["job_id"] in changed.json()["detail"]
+    again = send(operations='[ "webp" ]', operation_params='{"webp": {}}')  # the same request, spelled differently
+    assert again.status_code == 202 and again.json()["job_id"] == first.json()["job_id"]
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.session() as s:
         assert s.scalar(select(func.count()).select_from(Asset)) == 1

@@ -67,3 +67,10 @@ def test_urls_are_made_for_the_host_the_client_used(client: TestClient) -> None:
     job = _job(client)
     again = client.get(f"/api/v1/jobs/{job['id']}", headers={"host": "images.example.org"}).json()
     assert again["outputs"][0]["url"].startswith("http://images.example.org/files/")
+
+
+def test_a_non_ascii_signature_is_403(client: TestClient) -> None:
+    url = _job(client)["outputs"][0]["url"]
+    r = client.get(_with(url, signature="é" * 64))
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    assert client.get(_with(url, expires="1" + "0" * 30)).status_code == 422  # beyond 64 bits

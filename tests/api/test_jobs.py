@@ -112,6 +112,15 @@ def test_unknown_asset_and_malformed_json_are_422(client: TestClient) -> None:
     assert r.json()["title"] == "Invalid request"
 
 
+def test_json_nested_too_deep_or_not_utf8_is_422_before_parsing(client: TestClient) -> None:
+    deep = b'{"inputs": ["a"], "pipeline": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/api/v1/jobs", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "nested more than 64 levels deep" in r.json()["detail"]
+    not_utf8 = b'{"inputs": ["\xff"], "pipeline": []}'
+    r = client.post("/api/v1/jobs", content=not_utf8, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "not UTF-8" in r.json()["detail"]
+
+
 def test_truncated_image_fails_the_job_with_a_message(client: TestClient) -> None:
     data = images.jpeg(600, 400)
     (asset,) = upload(client, ("cut.jpg", data[: len(data) // 2]))
@@ -147,6 +156,8 @@ def test_list_is_paginated_newest_first(any_db_client: TestClient) -> None:
     assert page1["total"] == 5
     assert [j["id"] for j in page1["items"] + page2["items"]] == ids[::-1][:4]
     assert client.get("/api/v1/jobs", params={"limit": 1000}).status_code == 422
+    r = client.get("/api/v1/jobs", params={"offset": "100000000000000000000"})  # beyond 64 bits: never reaches SQL
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.offset"
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:
@@ -164,6 +175,26 @@ def test_idempotency_key_returns_the_same_job(any_db_client: TestClient) -> None
     c = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-2"}).json()
     assert a["id"] == b["id"] != c["id"]
     assert client.get("/api/v1/jobs").json()["total"] == 2
+
+
+def test_an_idempotency_key_reused_with_a_different_request_is_422(any_db_client: TestClient) -> None:
+    client = any_db_client
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
+    body = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 10}}]}
+    first = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 202
+    other = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 11}}]}
+    for changed in (other, {**body, "webhook_url": "http://127.0.0.1:9/hook"}):
+        r = client.post("/api/v1/jobs", json=changed, headers={"Idempotency-Key": "k-1"})
+        assert (r.status_code, r.headers["content-type"]) == (422, "application/problem+json"), r.text
+        assert "already used with a different request" in r.json()["detail"] and first.json()["id"] in r.text
+    # The same request spelled differently (key order, spaces) is the same request.
+    respelled = b'{"pipeline": [{"params": {"width": 10}, "op": "resize"}],   "inputs": ["%s"]}' % asset["id"].encode()
+    r = client.post(
+        "/api/v1/jobs", content=respelled, headers={"Idempotency-Key": "k-1", "content-type": "application/json"}
+    )
+    assert r.status_code == 202 and r.json()["id"] == first.json()["id"]
+    assert client.get("/api/v1/jobs").json()["total"] == 1
 
 
 def test_catalogue_lists_operations_with_parameter_schemas(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from pixmill.db.models import IdempotencyKey
 from pixmill.db.session import upgrade
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import service
-from pixmill.jobs.idempotency import DatabaseIdempotency, RedisIdempotency
+from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyKeyReused, RedisIdempotency
 from tests import images
 from tests.conftest import make_settings, upload
 from tests.live import free_port
@@ -61,6 +61,33 @@ def test_a_claim_expires_after_its_ttl(ctx: Context) -> None:
     time.sleep(0.5)
     assert store.claim("k", "job-b", 60) is None
     assert store.claim("k", "job-c", 60) == "job-b"
+
+
+def test_a_claim_by_a_different_request_is_refused_naming_the_holder(ctx: Context) -> None:
+    store = ctx.idempotency
+    assert store.claim("k", "job-a", 60, "hash-a") is None
+    assert store.claim("k", "job-b", 60, "hash-a") == "job-a"  # the same request: the holder's job
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        store.claim("k", "job-b", 60, "hash-b")
+    assert (refused.value.key, refused.value.job_id) == ("k", "job-a")
+    store.keep("k", "job-a", 60, "hash-a")  # keeping and releasing read the job id, whatever the fingerprint
+    assert store.claim("k", "job-c", 60, "hash-a") == "job-a"
+    store.release("k", "job-a")
+    assert store.claim("k", "job-c", 60, "hash-b") is None
+
+
+def test_a_claim_made_without_a_fingerprint_matches_any_request(ctx: Context) -> None:
+    """Keys claimed before fingerprints were kept still answer with their job."""
+    assert ctx.idempotency.claim("old", "job-a", 60) is None
+    assert ctx.idempotency.claim("old", "job-b", 60, "hash-b") == "job-a"
+
+
+def test_service_refuses_a_reused_key_at_once_even_while_its_job_is_being_recorded(ctx: Context) -> None:
+    assert ctx.idempotency.claim("k", "winner", 60, "hash-a") is None
+    started = time.monotonic()
+    with pytest.raises(IdempotencyKeyReused):
+        service.claim(ctx, "k", "loser", "hash-b")
+    assert time.monotonic() - started < 1  # no wait for the winner's job
 
 
 @pytest.mark.redis

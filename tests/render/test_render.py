@@ -81,3 +81,14 @@ def test_list_parameters_use_the_cli_syntax_in_render_urls(client: TestClient, s
     assert r.status_code == 200 and images.decode(r.content).size == (120, 90)
     r = client.get(_url(settings, f"thumbnails:sizes=120;240/{asset['id']}"))  # two outputs: not one image
     assert r.status_code == 422 and "exactly one result" in r.text
+
+
+def test_a_non_ascii_signature_is_403(client: TestClient) -> None:
+    r = client.get("/render/%C3%A9/webp/x")
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_path_nested_too_deep_is_422_not_a_crash(client: TestClient) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    r = client.post("/api/v1/render-urls", json={"path": f"pad:width=10,background={deep}/abc"})
+    assert r.status_code == 422, r.text

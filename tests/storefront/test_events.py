@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pixmill.db.models import Order, OrderEvent, OrderRender
-from tests.storefront.conftest import STAFF, event, photo, send, wait_state
+from pixmill.storefront.signing import SIGNATURE_HEADER, sign
+from tests.storefront.conftest import SECRET, STAFF, event, photo, send, wait_state
 
 
 def _count(client: TestClient, model: type) -> int:
@@ -156,3 +158,29 @@ def test_the_guide_of_a_line_item_in_colour_or_black_and_white(shop: TestClient)
     assert shop.get(url, params={"version": 3}, headers=STAFF).status_code == 404
     assert shop.get("/api/v1/storefront/orders/none/guide", headers=STAFF).status_code == 404
     assert shop.get(url, params={"paper": "A5"}, headers=STAFF).status_code == 422
+
+
+def test_hostile_signatures_are_401_not_a_crash(shop: TestClient) -> None:
+    raw = json.dumps(event("e1", "order.paid", "o1", "p1")).encode()
+    now = int(time.time())
+    for header in (
+        f"t={now},v1=" + "é" * 64,  # non-ASCII: hmac.compare_digest would raise TypeError
+        f"t={'9' * 400},v1=00",  # a float overflow once subtracted from time.time()
+        f"t=-{now},v1=00",
+        f"t={now}.5,v1=00",
+        "t=١٢٣,v1=00",  # int() reads Arabic-Indic digits; a unix time is ASCII digits only
+    ):
+        r = shop.post("/api/v1/storefront/events", content=raw, headers={SIGNATURE_HEADER: header.encode()})
+        assert r.status_code == 401, (header, r.text)
+    assert _count(shop, OrderEvent) == 0
+
+
+def test_a_signed_body_nested_too_deep_or_with_huge_numbers_is_422(shop: TestClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = shop.post("/api/v1/storefront/events", content=deep, headers={SIGNATURE_HEADER: sign(SECRET.encode(), deep)})
+    assert r.status_code == 422 and "nested more than 64 levels deep" in r.json()["detail"]
+    body = event("e1", "order.paid", "o1", photo(shop))
+    body["order"]["line_items"][0]["palette_version"] = 10**20  # beyond 64 bits: never reaches the database
+    r = send(shop, body)
+    assert r.status_code == 422 and "palette_version" in r.json()["detail"]
+    assert _count(shop, OrderEvent) == 0

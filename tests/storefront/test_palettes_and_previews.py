@@ -27,6 +27,20 @@ def test_bad_palette_rows_are_422_with_line_numbers(shop: TestClient) -> None:
     assert shop.get("/api/v1/palettes/bad").status_code == 404
     r = shop.post("/api/v1/palettes", data={"name": "x"}, files={"file": ("p.csv", csv)})
     assert r.status_code == 401
+    r = shop.post(
+        "/api/v1/palettes", data={"name": "x"}, files={"file": ("p.csv", csv)}, headers={"X-API-Key": b"\xc3\xa9"}
+    )
+    assert r.status_code == 401  # a non-ASCII key is compared as bytes, not a TypeError
+
+
+def test_integers_beyond_64_bits_are_422_never_reaching_the_database(shop: TestClient) -> None:
+    r = shop.get("/api/v1/palettes/dmc", params={"version": "100000000000000000000"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.version"
+    (asset,) = upload(shop, ("p.jpg", images.jpeg(40, 50)))
+    r = shop.post("/api/v1/canvas/previews", json={"asset_id": asset["id"], "palette_version": 1e20})
+    assert r.status_code == 422 and "palette_version" in r.json()["detail"]
+    r = shop.get("/api/v1/storefront/orders", params={"offset": 2**63}, headers=STAFF)
+    assert r.status_code == 422
 
 
 def test_preview_gives_an_image_a_legend_and_a_quality_report(shop: TestClient) -> None:

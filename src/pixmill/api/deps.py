@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
 from pixmill.jobs.runner import JobRunner
+from pixmill.tokens import tokens_equal
 
 
 def _ctx(request: Request) -> Context:
@@ -37,8 +37,13 @@ def _staff(request: Request, x_api_key: Annotated[str | None, Header(alias="X-AP
     expected = request.app.state.ctx.settings.staff_api_key
     if not expected:
         raise Problem(403, "Forbidden", "staff routes are disabled: set PIXMILL_STAFF_API_KEY")
-    if not x_api_key or not hmac.compare_digest(x_api_key, expected):
+    if not x_api_key or not tokens_equal(expected, x_api_key):
         raise Problem(401, "Unauthorized", "a valid X-API-Key header is required")
 
 
 Staff = Depends(_staff)
+# What a route behind `Staff` may answer for it, for its OpenAPI `responses`.
+STAFF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid X-API-Key"},
+    403: {"description": "Staff routes are disabled (PIXMILL_STAFF_API_KEY is unset)"},
+}

@@ -1,7 +1,8 @@
-"""ASGI middleware: request ids and request logging; a hard cap on request body size."""
+"""ASGI middleware: request ids and request logging; a hard cap on request body size and a read deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -59,11 +60,14 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `limit` bytes with 413, whether or not Content-Length is sent."""
+    """Refuse request bodies over `limit` bytes with 413, whether or not Content-Length is sent, and bodies that stall
+    for more than `read_timeout_s` between two reads with 408 (closing the connection: a half-open or slowloris client
+    holds nothing for longer than that)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, read_timeout_s: float = 15.0) -> None:
         self.app = app
         self.limit = limit
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,50 +75,59 @@ class BodyLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._refuse(scope, send)
+            await self._refuse(
+                scope, send, 413, "Request too large", f"the request body is over the limit of {self.limit} bytes"
+            )
             return
         received = 0
-        exceeded = False
+        refused: tuple[int, str, str] | None = None  # status, title, detail: the app is told the client left
+        more_body = True
 
         async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            if exceeded:
+            nonlocal received, refused, more_body
+            if refused:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if not more_body:  # the body is read: what is left to wait for is the client leaving, without deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout_s)
+            except TimeoutError:
+                detail = f"the request body stalled for over {self.read_timeout_s:g}s"
+                refused = (408, "Request timeout", detail)
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                more_body = message.get("more_body", False)
                 if received > self.limit:
-                    exceeded = True
+                    refused = self._too_large()
                     return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
-            if not exceeded:
+            if not refused:
                 await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if not exceeded:
+            if not refused:
                 raise
-        if exceeded:
-            await self._refuse(scope, send)
+        if refused:
+            await self._refuse(scope, send, *refused, close=refused[0] == 408)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        detail = f"the request body is over the limit of {self.limit} bytes"
-        body: dict[str, Any] = {"type": "about:blank", "title": "Request too large", "status": 413, "detail": detail}
+    def _too_large(self) -> tuple[int, str, str]:
+        return 413, "Request too large", f"the request body is over the limit of {self.limit} bytes"
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, title: str, detail: str, close: bool = False
+    ) -> None:
+        body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         media_type = b"application/problem+json"
         if is_pixtools_path(scope["path"]):  # FastAPI's default error shape there, as on every PixTools route
             body, media_type = {"detail": detail}, b"application/json"
         data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", media_type),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
+        headers = [(b"content-type", media_type), (b"content-length", str(len(data)).encode())]
+        if close:  # the rest of the body may never come: the connection cannot carry another request
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})

@@ -12,9 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.model import CanvasError
-from pixmill.compat.shape import is_pixtools_path
+from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.imaging import errors as imaging
-from pixmill.jobs.idempotency import IdempotencyUnavailable
+from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
 from pixmill.jobs.runner import RunnerUnavailable
 from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
@@ -100,6 +100,15 @@ def install(app: FastAPI) -> None:
         response.headers["Retry-After"] = "1"
         return response
 
+    @app.exception_handler(IdempotencyKeyReused)
+    async def _reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        job = public_job_id(exc.job_id) if is_pixtools_path(request.url.path) else exc.job_id
+        detail = (
+            f"the Idempotency-Key {exc.key!r} was already used with a different request (job {job}); "
+            "send a new key for a new request"
+        )
+        return _respond(request, 422, "Idempotency-Key reused", detail)
+
     @app.exception_handler(IdempotencyUnavailable)
     async def _idempotency(request: Request, exc: IdempotencyUnavailable) -> JSONResponse:
         response = _respond(request, 503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
@@ -116,9 +125,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
-        ]
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": _message(e)} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
         return _respond(request, 422, "Invalid request", detail, errors=errors)
 
@@ -146,6 +153,12 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _respond(request, 500, "Internal error", "pixmill failed on this request; it has been logged")
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", ""))
+    reason = (error.get("ctx") or {}).get("error")
+    return f"{message}: {reason}" if error.get("type") == "json_invalid" and reason else message
 
 
 def _title(status: int) -> str:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, File, UploadFile, status
 
 from pixmill.api.deps import Ctx
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets import service
 from pixmill.assets.schemas import AssetRead, UploadResult
 from pixmill.db.models import Asset
 
-router = APIRouter(prefix="/api/v1", tags=["uploads"])
+router = APIRouter(prefix="/api/v1", tags=["uploads"], route_class=BoundedJsonRoute)
 
 
 def checked_upload(ctx: Ctx, upload: UploadFile) -> BinaryIO:
@@ -47,8 +48,10 @@ def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
     status_code=status.HTTP_201_CREATED,
     summary="Upload one or many images",
     responses={
-        413: {"description": "A file or the image inside it is too large"},
+        400: {"description": "The multipart body cannot be read"},
+        413: {"description": "A file or the image inside it is too large, or too many files"},
         415: {"description": "A file is not an image of a supported format"},
+        422: {"description": "No files, or a file that is a corrupt image"},
     },
 )
 def upload(ctx: Ctx, files: list[UploadFile] = File(description="One or more image files.")) -> UploadResult:

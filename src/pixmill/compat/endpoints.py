@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.endpoints import ingest
 from pixmill.assets.service import UploadRejected
 from pixmill.compat import shape
@@ -19,10 +20,11 @@ from pixmill.compat.service import translate
 from pixmill.db.models import Asset
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
+from pixmill.jobs.idempotency import file_digest
 from pixmill.jobs.runner import submit_new
 from pixmill.logs import request_id_var
 
-router = APIRouter(prefix="/api", tags=["pixtools"])
+router = APIRouter(prefix="/api", tags=["pixtools"], route_class=BoundedJsonRoute)
 
 
 def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
@@ -39,9 +41,14 @@ def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload one image and process it (PixTools shape)",
     responses={
-        400: {"description": "Not an image pixmill reads"},
+        400: {"description": "Not an image pixmill reads, or a multipart body that cannot be read"},
+        409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
         413: {"description": "File or image too large"},
-        422: {"description": "Bad operations, parameters or webhook URL"},
+        422: {
+            "description": "Bad operations, parameters or webhook URL, a corrupt image, or an Idempotency-Key "
+            "reused with a different request"
+        },
+        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
     },
 )
 def process(
@@ -57,6 +64,8 @@ def process(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
     pipeline, ops = translate(operations, operation_params)
+    # What identifies this request for its Idempotency-Key: the file's bytes and name with the fields (as translated).
+    digest = f"{file_digest(file.file)} {file.filename}" if idempotency_key else None
     job, created = jobs.create_job(  # the file is stored only once the Idempotency-Key is claimed
         ctx,
         pipeline=pipeline,
@@ -68,6 +77,7 @@ def process(
         api="process",
         operations=ops,
         upload=lambda: _ingest(ctx, file),
+        upload_digest=digest,
     )
     if created:
         submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.limits import loads
 from pixmill.imaging.pipeline import SOURCE, Pipeline, parse_pipeline
 
 FORMAT_OPERATIONS = {"jpg": "jpeg", "png": "png", "webp": "webp", "avif": "avif"}
@@ -29,7 +30,7 @@ def _bad(field: str, message: str) -> InvalidPipeline:
 
 def _json(raw: str, field: str) -> Any:
     try:
-        return json.loads(raw)
+        return loads(raw)
     except json.JSONDecodeError as exc:
         raise _bad(field, f"is not valid JSON: {exc.msg} at position {exc.pos}") from None
 

@@ -33,6 +33,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The largest value an Integer column holds on every database we run (PostgreSQL's integer is 32 bits): every
+# integer a client sends that reaches a query is bounded by it in its schema, so none overflows in the driver.
+MAX_DB_INT = 2**31 - 1
+# The largest integer SQLite and PostgreSQL (bigint) take at all; for numbers that are not stored, like an expiry.
+MAX_INT64 = 2**63 - 1
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -108,6 +115,8 @@ class IdempotencyKey(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     job_id: Mapped[str] = mapped_column(String(32))
+    # SHA-256 (hex) of what the request asked for; NULL for keys claimed before it was kept (they match any request).
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

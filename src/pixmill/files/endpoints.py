@@ -11,10 +11,12 @@ from fastapi.responses import FileResponse
 
 from pixmill.api.deps import Ctx
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
+from pixmill.db.models import MAX_INT64
 from pixmill.storage import InvalidKey
 from pixmill.storage.local import LocalStorage
 
-router = APIRouter(tags=["files"])
+router = APIRouter(tags=["files"], route_class=BoundedJsonRoute)
 
 _FORBIDDEN = Problem(403, "Forbidden", "the link is invalid or has expired")
 
@@ -22,12 +24,17 @@ _FORBIDDEN = Problem(403, "Forbidden", "the link is invalid or has expired")
 @router.get(
     "/files/{key:path}",
     summary="Download a stored file (signed link)",
-    responses={403: {"description": "Bad or expired signature"}, 404: {"description": "The file is gone"}},
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+        403: {"description": "Bad or expired signature"},
+        404: {"description": "The file is gone"},
+    },
 )
 def download(
     ctx: Ctx,
     key: str,
-    expires: Annotated[int, Query()] = 0,
+    expires: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     signature: Annotated[str, Query(max_length=128)] = "",
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> FileResponse:

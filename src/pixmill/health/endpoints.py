@@ -13,9 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from pixmill.api.deps import Ctx, Runner
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.context import Context
 
-router = APIRouter(prefix="/api", tags=["health"])
+router = APIRouter(prefix="/api", tags=["health"], route_class=BoundedJsonRoute)
 log = logging.getLogger("pixmill.health")
 
 
@@ -38,7 +39,17 @@ def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready to serve: the database answers", responses={503: {"description": "Not ready"}})
+_STATUS_SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+
+
+@router.get(
+    "/readyz",
+    summary="Ready to serve: the database answers",
+    responses={
+        200: {"content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+        503: {"description": "Not ready", "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+    },
+)
 def readyz(ctx: Ctx) -> JSONResponse:
     db = _status(_database, ctx)
     return JSONResponse(
@@ -47,7 +58,12 @@ def readyz(ctx: Ctx) -> JSONResponse:
 
 
 @router.get(
-    "/health", summary="Deep check of every dependency", responses={503: {"description": "A dependency is down"}}
+    "/health",
+    summary="Deep check of every dependency",
+    responses={
+        200: {"content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+        503: {"description": "A dependency is down", "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
+    },
 )
 def health(ctx: Ctx, runner: Runner) -> JSONResponse:
     settings = ctx.settings

@@ -15,6 +15,7 @@ from typing import Any
 from pixmill.imaging.catalogue import get_operation
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.formats import OUTPUT_FORMATS
+from pixmill.imaging.limits import loads
 
 FORMAT_SHORTHANDS = {*OUTPUT_FORMATS, "jpg"}
 LIST_SEPARATOR = ";"
@@ -22,7 +23,7 @@ LIST_SEPARATOR = ";"
 
 def _scalar(text: str) -> Any:
     try:
-        return json.loads(text)
+        return loads(text)  # bounded: a value nested too deep is read as text (and refused by its parameter)
     except json.JSONDecodeError:
         return text
 

@@ -10,8 +10,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.context import Context
-from pixmill.db.models import Job
+from pixmill.db.models import MAX_DB_INT, Job
 from pixmill.imaging.catalogue import describe
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import live, service
@@ -19,7 +20,7 @@ from pixmill.jobs.runner import submit_new
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
 from pixmill.logs import request_id_var
 
-router = APIRouter(prefix="/api/v1", tags=["jobs"])
+router = APIRouter(prefix="/api/v1", tags=["jobs"], route_class=BoundedJsonRoute)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
@@ -59,7 +60,14 @@ def job_read(ctx: Context, job: Job, base_url: str) -> JobRead:
     "/jobs",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run a pipeline over uploaded assets",
-    responses={422: {"description": "Invalid pipeline, unknown asset or refused webhook URL"}},
+    responses={
+        409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
+        422: {
+            "description": "Invalid pipeline, unknown asset, refused webhook URL, or an Idempotency-Key reused "
+            "with a different request"
+        },
+        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
+    },
 )
 def create_job(
     ctx: Ctx,
@@ -122,7 +130,7 @@ def list_jobs(
     ctx: Ctx,
     base: BaseUrl,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> JobPage:
     rows, total = service.list_jobs(ctx, limit, offset)
     return JobPage(items=[job_read(ctx, j, base) for j in rows], total=total, limit=limit, offset=offset)

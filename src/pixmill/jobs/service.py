@@ -19,6 +19,7 @@ from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
+from pixmill.jobs.idempotency import fingerprint
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
@@ -55,18 +56,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def claim(ctx: Context, key: str, job_id: str) -> Job | None:
-    """Claim idempotency `key` for the job about to be recorded as `job_id`.
+def claim(ctx: Context, key: str, job_id: str, fingerprint: str | None = None) -> Job | None:
+    """Claim idempotency `key` for the job about to be recorded as `job_id`, by a request with `fingerprint`.
 
     None when this request holds the key now; else the job of the request that holds it. A loser waits up to
     CLAIM_WAIT_S for that job to be committed, claiming again if the winner failed and released the key;
-    raises IdempotencyInProgress when the winner is still at work after that.
+    raises IdempotencyInProgress when the winner is still at work after that, and IdempotencyKeyReused at once
+    when the winner asked for something else.
     """
     ttl_s = min(CLAIM_HOLD_S, ctx.settings.retention_hours * 3600)
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.01
     while True:
-        holder = ctx.idempotency.claim(key, job_id, ttl_s)
+        holder = ctx.idempotency.claim(key, job_id, ttl_s, fingerprint)
         if holder is None:
             return None
         with ctx.session() as s:
@@ -91,19 +93,25 @@ def create_job(
     api: str = "v1",
     operations: list[str] | None = None,
     upload: Callable[[], list[Asset]] | None = None,
+    upload_digest: str | None = None,
 ) -> tuple[Job, bool]:
     """Record a PENDING job (and the assets uploaded with it) in one transaction.
 
-    With an idempotency key, the key is claimed before anything is stored: a request that finds it taken
-    returns the job holding it with created=False, and stores nothing. `upload` stores the request's files and
-    returns their (unsaved) assets, which become inputs after `input_ids`; it runs only once the key is ours.
-    If the job is not recorded, the key is released and the stored files are removed.
+    With an idempotency key, the key is claimed before anything is stored: a request that finds it taken by the
+    same request returns the job holding it with created=False, and stores nothing; one that finds it taken by a
+    different request raises IdempotencyKeyReused. `upload` stores the request's files and returns their (unsaved)
+    assets, which become inputs after `input_ids`; it runs only once the key is ours; `upload_digest` identifies
+    those files' content for the comparison. If the job is not recorded, the key is released and the stored files
+    are removed.
     """
     if webhook_url:
         check_webhook_url(webhook_url, ctx.settings.webhook_allow_private)
     job_id = new_id()
-    if idempotency_key and (earlier := claim(ctx, idempotency_key, job_id)) is not None:
-        return earlier, False
+    request = None
+    if idempotency_key:
+        request = fingerprint(api, pipeline.to_json(), input_ids, webhook_url, operations, upload_digest)
+        if (earlier := claim(ctx, idempotency_key, job_id, request)) is not None:
+            return earlier, False
     new_assets: list[Asset] = []
     try:
         new_assets = upload() if upload else []
@@ -127,7 +135,7 @@ def create_job(
         raise
     if idempotency_key:
         try:
-            ctx.idempotency.keep(idempotency_key, job_id, ctx.settings.retention_hours * 3600)
+            ctx.idempotency.keep(idempotency_key, job_id, ctx.settings.retention_hours * 3600, request)
         except Exception as exc:  # the job stands; the key lapses after CLAIM_HOLD_S instead of the retention
             log.error("idempotency key not extended", extra={"job": job_id, "error": repr(exc)})
     return job, True

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import BaseModel
 
-from pixmill.api.deps import Ctx, Staff
+from pixmill.api.deps import STAFF_RESPONSES, Ctx, Staff
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
+from pixmill.db.models import MAX_DB_INT
 from pixmill.palettes import service
 
-router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"])
+router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"], route_class=BoundedJsonRoute)
 
 
 class PaletteRead(BaseModel):
@@ -29,7 +31,12 @@ class PaletteDetail(PaletteRead):
     status_code=status.HTTP_201_CREATED,
     dependencies=[Staff],
     summary="Import a palette CSV (code,name,r,g,b) as the next version of its name",
-    responses={422: {"description": "Bad rows, listed with their line numbers"}},
+    responses={
+        400: {"description": "The multipart body cannot be read"},
+        **STAFF_RESPONSES,
+        413: {"description": "The CSV is over 5 MB"},
+        422: {"description": "Bad rows, listed with their line numbers"},
+    },
 )
 def import_palette(
     ctx: Ctx,
@@ -52,8 +59,14 @@ def list_palettes(ctx: Ctx) -> list[PaletteRead]:
     return [PaletteRead(name=p.name, version=p.version, colors=len(p.colors)) for p in service.list_palettes(ctx)]
 
 
-@router.get("/{name}", summary="The latest version of a palette", responses={404: {"description": "No such palette"}})
-def get_palette(ctx: Ctx, name: str, version: int | None = None) -> PaletteDetail:
+@router.get(
+    "/{name}",
+    summary="The latest version of a palette (or the version asked for)",
+    responses={404: {"description": "No such palette"}},
+)
+def get_palette(
+    ctx: Ctx, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None
+) -> PaletteDetail:
     palette = service.load(ctx, name, version)
     entries = [{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in palette.colors]
     return PaletteDetail(name=palette.name, version=palette.version, colors=len(entries), entries=entries)

@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from pixmill.api.deps import BaseUrl, Ctx
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
 from pixmill.workers import WorkerPool
 
-router = APIRouter(tags=["render"])
+router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
 
 
 @router.get(
@@ -26,7 +27,9 @@ router = APIRouter(tags=["render"])
         200: {"content": {"image/*": {}}, "description": "The rendered image"},
         304: {"description": "Not modified (If-None-Match)"},
         403: {"description": "Bad signature"},
-        404: {"description": "No such asset"},
+        404: {"description": "No such asset or palette"},
+        413: {"description": "The image, or what the pipeline would make of it, is over the limits"},
+        422: {"description": "The path is not a valid pipeline, or it fails on this image"},
     },
 )
 async def render(
@@ -69,7 +72,12 @@ class SignedUrl(BaseModel):
     url: str
 
 
-@router.post("/api/v1/render-urls", summary="Sign a render path", tags=["render"])
+@router.post(
+    "/api/v1/render-urls",
+    summary="Sign a render path",
+    tags=["render"],
+    responses={422: {"description": "The path is not a valid pipeline"}},
+)
 def sign(ctx: Ctx, base: BaseUrl, body: SignRequest) -> SignedUrl:
     path = body.path.strip("/")
     service.parse_render_path(path)  # refuse what would not render

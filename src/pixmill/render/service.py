@@ -21,6 +21,7 @@ from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound
 from pixmill.storage.keys import check_key
+from pixmill.tokens import tokens_equal
 
 UNSAFE = "unsafe"
 CACHE_PREFIX = "render-cache"
@@ -28,12 +29,12 @@ CACHE_PREFIX = "render-cache"
 
 def sign_path(secret: bytes, path: str) -> str:
     """The signature segment for `path` (the steps and the asset id, joined by '/')."""
-    digest = hmac.new(secret, path.encode(), hashlib.sha256).digest()
+    digest = hmac.new(secret, path.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
 
 
 def verify_path(secret: bytes, signature: str, path: str) -> bool:
-    return hmac.compare_digest(sign_path(secret, path), signature)
+    return tokens_equal(sign_path(secret, path), signature)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import time
 
+from pixmill.tokens import tokens_equal
+
 
 def sign(secret: bytes, key: str, expires: int, filename: str | None) -> str:
-    message = f"{key}\n{expires}\n{filename or ''}".encode()
+    message = f"{key}\n{expires}\n{filename or ''}".encode("utf-8", "surrogatepass")
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
@@ -16,4 +18,4 @@ def verify(secret: bytes, key: str, expires: int, filename: str | None, signatur
     """True when the signature matches and the expiry is in the future."""
     if expires < time.time():
         return False
-    return hmac.compare_digest(sign(secret, key, expires, filename), signature)
+    return tokens_equal(sign(secret, key, expires, filename), signature)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -11,12 +10,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import BaseUrl, Ctx, Staff
+from pixmill.api.deps import STAFF_RESPONSES, BaseUrl, Ctx, Staff
 from pixmill.api.problems import Problem
+from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.context import Context
-from pixmill.db.models import Order, OrderRender
+from pixmill.db.models import MAX_DB_INT, Order, OrderRender
+from pixmill.imaging.limits import loads
 from pixmill.palettes.service import load as load_palette
 from pixmill.storefront import service, tasks
 from pixmill.storefront.schemas import (
@@ -32,7 +33,7 @@ from pixmill.storefront.schemas import (
 from pixmill.storefront.signing import SIGNATURE_HEADER, verify
 from pixmill.workers import WorkerPool
 
-router = APIRouter(prefix="/api/v1", tags=["storefront"])
+router = APIRouter(prefix="/api/v1", tags=["storefront"], route_class=BoundedJsonRoute)
 
 
 def _pool(request: Request) -> WorkerPool:
@@ -81,7 +82,11 @@ def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str
 @router.post(
     "/canvas/previews",
     summary="A photo on a canvas: preview image, legend and quality report",
-    responses={404: {"description": "No such asset or palette"}, 422: {"description": "Bad canvas settings"}},
+    responses={
+        404: {"description": "No such asset or palette"},
+        413: {"description": "The image is over the limits"},
+        422: {"description": "Bad canvas settings, or an image that cannot be decoded"},
+    },
 )
 async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
     try:
@@ -114,6 +119,8 @@ async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: Previe
     summary="Order events from the shop (HMAC-signed; applied once per event id)",
     responses={
         401: {"description": "Missing, bad or stale signature: nothing is stored"},
+        403: {"description": "Events are disabled (PIXMILL_STOREFRONT_SECRET is unset)"},
+        413: {"description": "The request body is over PIXMILL_MAX_REQUEST_BYTES"},
         422: {"description": "Malformed event"},
     },
 )
@@ -126,7 +133,7 @@ async def receive_event(request: Request, ctx: Ctx) -> EventResult:
     if problem:
         raise Problem(401, "Unauthorized", problem)
     try:
-        event = OrderEventIn.model_validate(json.loads(body))
+        event = OrderEventIn.model_validate(loads(body))
     except (ValueError, ValidationError) as exc:
         detail = str(exc) if isinstance(exc, ValidationError) else f"the body is not valid JSON: {exc}"
         raise Problem(422, "Invalid event", detail) from None
@@ -136,18 +143,36 @@ async def receive_event(request: Request, ctx: Ctx) -> EventResult:
     return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
 
 
-@router.get("/storefront/orders", dependencies=[Staff], summary="Recent orders with previews and quality reports")
+_ORDER_RESPONSES: dict[int | str, dict[str, object]] = {**STAFF_RESPONSES, 404: {"description": "No such order"}}
+_ACTION_RESPONSES: dict[int | str, dict[str, object]] = {
+    **_ORDER_RESPONSES,
+    409: {"description": "Not allowed in the order's state"},
+    422: {"description": "Bad canvas settings or palette version"},
+}
+
+
+@router.get(
+    "/storefront/orders",
+    dependencies=[Staff],
+    summary="Recent orders with previews and quality reports",
+    responses=STAFF_RESPONSES,
+)
 def list_orders(
     ctx: Ctx,
     base: BaseUrl,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
     state: str | None = None,
 ) -> list[OrderRead]:
     return [order_read(ctx, o, r, base) for o, r in service.recent_orders(ctx, limit, offset, state)]
 
 
-@router.get("/storefront/orders/{order_id}", dependencies=[Staff], summary="One order with every render version")
+@router.get(
+    "/storefront/orders/{order_id}",
+    dependencies=[Staff],
+    summary="One order with every render version",
+    responses=_ORDER_RESPONSES,
+)
 def get_order(ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     order, renders = service.get_order(ctx, order_id)
     return order_read(ctx, order, renders, base)
@@ -161,17 +186,32 @@ def _act(request: Request, ctx: Context, base: str, order_id: str, action: str, 
     return order_read(ctx, order, renders, base)
 
 
-@router.post("/storefront/orders/{order_id}/approve", dependencies=[Staff], summary="Approve for print")
+@router.post(
+    "/storefront/orders/{order_id}/approve",
+    dependencies=[Staff],
+    summary="Approve for print",
+    responses=_ACTION_RESPONSES,
+)
 def approve(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return _act(request, ctx, base, order_id, "approve")
 
 
-@router.post("/storefront/orders/{order_id}/reject", dependencies=[Staff], summary="Reject with a reason")
+@router.post(
+    "/storefront/orders/{order_id}/reject",
+    dependencies=[Staff],
+    summary="Reject with a reason",
+    responses=_ACTION_RESPONSES,
+)
 def reject(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RejectBody) -> OrderRead:
     return _act(request, ctx, base, order_id, "reject", reason=body.reason)
 
 
-@router.post("/storefront/orders/{order_id}/rerender", dependencies=[Staff], summary="Render a new version")
+@router.post(
+    "/storefront/orders/{order_id}/rerender",
+    dependencies=[Staff],
+    summary="Render a new version",
+    responses=_ACTION_RESPONSES,
+)
 def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RerenderBody) -> OrderRead:
     canvas = None
     if body.canvas is not None:
@@ -182,7 +222,12 @@ def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: Rer
     return _act(request, ctx, base, order_id, "rerender", canvas=canvas, palette_version=body.palette_version)
 
 
-@router.post("/storefront/orders/{order_id}/fulfil", dependencies=[Staff], summary="Mark as fulfilled (shipped)")
+@router.post(
+    "/storefront/orders/{order_id}/fulfil",
+    dependencies=[Staff],
+    summary="Mark as fulfilled (shipped)",
+    responses=_ACTION_RESPONSES,
+)
 def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return _act(request, ctx, base, order_id, "fulfil")
 
@@ -193,6 +238,7 @@ def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRea
     summary="A line item's PDF guide, in colour or black and white (symbols only)",
     response_class=Response,
     responses={
+        **STAFF_RESPONSES,
         200: {"content": {"application/pdf": {}}, "description": "The guide"},
         404: {"description": "No such order, or no such line item at that version"},
         409: {"description": "The line item did not render"},
@@ -202,9 +248,9 @@ async def item_guide(
     request: Request,
     ctx: Ctx,
     order_id: str,
-    item: Annotated[int, Query(ge=0, description="Line item, from 0.")] = 0,
+    item: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Line item, from 0.")] = 0,
     version: Annotated[
-        int | None, Query(ge=1, description="Render version; the order's current one if left out.")
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Render version; the order's current one if left out.")
     ] = None,
     colour: Annotated[bool, Query(description="false: the black-and-white guide, symbols only.")] = True,
     paper: Literal["A4", "Letter", "A3"] = "A4",

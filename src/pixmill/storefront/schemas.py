@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pixmill.db.models import MAX_DB_INT
+
 ID = r"^[A-Za-z0-9_.:-]{1,128}$"
 
 
@@ -13,7 +15,9 @@ class LineItem(BaseModel):
 
     photo: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Asset id of the customer's photo.")
     palette: str = Field(default="dmc", max_length=64)
-    palette_version: int | None = Field(default=None, ge=1, description="Default: the latest at payment.")
+    palette_version: int | None = Field(
+        default=None, ge=1, le=MAX_DB_INT, description="Default: the latest at payment."
+    )
     canvas: dict[str, Any] = Field(default_factory=dict, description="Canvas settings (see the canvas engine).")
 
 
@@ -70,7 +74,7 @@ class RejectBody(BaseModel):
 
 class RerenderBody(BaseModel):
     canvas: dict[str, Any] | None = Field(default=None, description="New canvas settings for every item.")
-    palette_version: int | None = Field(default=None, ge=1)
+    palette_version: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
 
 
 class PreviewRequest(BaseModel):
@@ -78,7 +82,7 @@ class PreviewRequest(BaseModel):
 
     asset_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     palette: str = Field(default="dmc", max_length=64)
-    palette_version: int | None = Field(default=None, ge=1)
+    palette_version: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
     canvas: dict[str, Any] = Field(default_factory=dict)
     width: int = Field(default=1200, ge=100, le=4000, description="Preview width in pixels.")
 
