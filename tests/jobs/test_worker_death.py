@@ -96,11 +96,12 @@ def test_killing_a_pool_worker_retries_only_its_job_and_every_queued_job_complet
         assert len(workers) == 2, workers
         os.kill(workers[0], signal.SIGKILL)
         killed_at = time.monotonic()
-        _wait("the pool did not notice", lambda: workers[0] not in _pool_workers(api), 5)
+        _wait("the worker did not die", lambda: workers[0] not in _pool_workers(api), 5)
 
         # No new work is submitted: the pool is healthy again by itself.
         _wait("health not ok within 2 s", lambda: httpx.get(f"{server.url}/api/health").status_code == 200, 2)
         assert time.monotonic() - killed_at < 2.5
+        _wait("the dead worker was not replaced", lambda: len(_pool_workers(api)) == 2, 5)
 
         _wait("jobs did not finish", lambda: all(_status(server, i) in ("COMPLETED", "FAILED") for i in ids), 240)
         assert [_status(server, i) for i in ids] == ["COMPLETED"] * 12
@@ -113,6 +114,39 @@ def test_killing_a_pool_worker_retries_only_its_job_and_every_queued_job_complet
         attempts = sorted(conn.execute(text("SELECT attempts FROM jobs")).scalars())
     engine.dispose()
     assert attempts == [1] * 11 + [2]  # only the job the dead worker ran counted a second attempt
+
+
+def test_a_job_whose_worker_dies_three_times_fails_and_the_jobs_behind_it_run(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = LiveServer(data_dir, tmp_path / "server.log").start()  # one pool process
+    assert server.proc is not None
+    api = server.proc.pid
+    engine = create_engine(f"sqlite:///{data_dir.resolve() / 'pixmill.db'}")
+
+    def attempts(job_id: str) -> tuple[str, int]:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT status, attempts FROM jobs WHERE id=:id"), {"id": job_id}).one()
+        return str(row[0]), int(row[1])
+
+    try:
+        slowest = [{"op": "convert", "params": {"format": "avif", "speed": 2, "quality": 90}}]  # seconds
+        doomed = _submit(server, _upload(server, images.encode(images.noise(320, 240), "PNG")), slowest)
+        behind = _submit(server, _upload(server, images.encode(images.noise(16, 12), "PNG")), SLOW)
+        for attempt in (1, 2, 3):
+            running = ("PROCESSING", attempt)
+            _wait(f"attempt {attempt} never started", lambda: attempts(doomed) == running, 60)  # noqa: B023
+            (worker,) = _pool_workers(api)
+            os.kill(worker, signal.SIGKILL)
+        # The retry goes to the back of the queue: a job that kills its worker holds up no other.
+        _wait("jobs did not finish", lambda: _status(server, doomed) not in ("PENDING", "PROCESSING"), 60)
+        assert _status(server, behind) == "COMPLETED"
+        job = httpx.get(f"{server.url}/api/v1/jobs/{doomed}").json()
+        assert job["status"] == "FAILED"
+        assert "gave up after 3 attempts" in job["error"]
+        assert attempts(doomed) == ("FAILED", 3)
+    finally:
+        server.stop()
+        engine.dispose()
 
 
 def test_killing_the_api_process_leaves_no_pool_process_behind(tmp_path: Path) -> None:
