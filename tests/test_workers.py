@@ -120,3 +120,24 @@ def test_stop_kills_what_runs_past_the_grace_period(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     with pytest.raises(PoolStopped):
         running.result(timeout=0)
+
+
+def test_processes_that_cannot_start_make_the_pool_unhealthy_and_their_work_waits(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    pool = _pool(tmp_path, workers=1, storage_dir=blocker / "files")  # each worker's storage fails to open
+    try:
+        waiting = pool.submit(_nap, 0, 1)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                pool.check()
+            except RuntimeError as exc:
+                assert "cannot start" in str(exc)
+                break
+            assert time.monotonic() < deadline, "the pool never said its processes cannot start"
+            time.sleep(0.1)
+        assert not waiting.done()  # a job waits for a process rather than failing for the deployment's fault
+    finally:
+        pool.stop()
+    assert waiting.cancelled()

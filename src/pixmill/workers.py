@@ -126,6 +126,7 @@ class _Worker:
     ready: bool = False
     task: Future[Any] | None = None
     told_to_stop: bool = False
+    killed_at_deadline: bool = False
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -266,10 +267,11 @@ class WorkerPool:
                             w.conn.send(None)
                     if deadline is not None and time.monotonic() >= deadline:
                         for w in workers:
-                            if w.process.is_alive():
+                            if w.process.is_alive() and not w.killed_at_deadline:
                                 log.warning(
                                     "worker killed at the end of the grace period", extra={"pid": w.process.pid}
                                 )
+                                w.killed_at_deadline = w.told_to_stop = True
                                 w.process.kill()
                     if not workers:
                         return
@@ -277,7 +279,11 @@ class WorkerPool:
                     self._dispatch(workers)
                     now = time.monotonic()
                     while len(workers) < self._wanted and now >= next_start:
-                        workers.append(self._spawn())
+                        try:
+                            workers.append(self._spawn())
+                        except Exception as exc:  # out of processes or memory: try again later, health says why
+                            start_failures, next_start = self._start_failed(repr(exc), start_failures)
+                            break
                         with self._lock:
                             self._snapshot = list(workers)
                 timeout = 1.0
@@ -361,22 +367,22 @@ class WorkerPool:
         reason = _exit_reason(w.process.exitcode)
         if w.task is not None:
             future, w.task = w.task, None
-            with self._lock:
-                closing = self._closing
-            if closing:
+            if w.killed_at_deadline:
                 future.set_exception(PoolStopped(f"worker process {w.process.pid} was stopped ({reason})"))
             else:
                 log.error("worker process died", extra={"pid": w.process.pid, "reason": reason})
                 future.set_exception(WorkerDied(f"worker process {w.process.pid} died ({reason})"))
         if w.ready or w.told_to_stop:
             return 0, 0.0
+        return self._start_failed(reason, start_failures)
+
+    def _start_failed(self, reason: str, start_failures: int) -> tuple[int, float]:
+        """Note one more process that could not start; the next try waits longer (0.5 s doubling, up to 30 s)."""
         start_failures += 1
-        delay = min(_START_BACKOFF_MAX_S, 0.5 * 2 ** (start_failures - 1))
-        message = f"worker processes cannot start ({reason}, {start_failures} times in a row)"
-        log.error("worker process failed to start", extra={"pid": w.process.pid, "reason": reason})
+        log.error("worker process failed to start", extra={"reason": reason, "times": start_failures})
         with self._lock:
-            self._start_failure = message
-        return start_failures, time.monotonic() + delay
+            self._start_failure = f"worker processes cannot start ({reason}, {start_failures} times in a row)"
+        return start_failures, time.monotonic() + min(_START_BACKOFF_MAX_S, 0.5 * 2 ** (start_failures - 1))
 
     def _fail_queued(self, exc: Exception) -> None:
         with self._lock:
