@@ -56,6 +56,12 @@ def test_the_ml_worker_takes_one_job_at_a_time(compose: dict[str, Any]) -> None:
     assert command[command.index("--concurrency") + 1] == "1"
 
 
+def test_workers_weigh_less_on_the_cpus_than_the_api(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    api = services["api"].get("cpu_shares", 1024)  # Docker's default weight
+    assert all(services[w]["cpu_shares"] < api for w in ("worker-standard", "worker-ml"))
+
+
 def test_every_pixmill_variable_is_a_setting_with_a_valid_value(compose: dict[str, Any]) -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"\bPIXMILL_[A-Z0-9_]+", text))

@@ -32,7 +32,7 @@ from pixmill.render.endpoints import router as render_router
 from pixmill.storefront.endpoints import router as storefront_router
 from pixmill.storefront.service import pending_renders
 from pixmill.storefront.tasks import render_order
-from pixmill.workers import WorkerPool
+from pixmill.workers import WorkerPool, stop_pools
 
 log = logging.getLogger("pixmill")
 
@@ -77,8 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await upkeep
             await run_in_threadpool(runner.stop)
-            for worker_pool in (pool, ml_pool):
-                await run_in_threadpool(worker_pool.stop)
+            await run_in_threadpool(stop_pools, (pool, ml_pool))  # the celery runner's renders; else already stopped
             ctx.close()
 
     app = FastAPI(

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     ml_workers: int = Field(default=1, ge=1, le=16, description="Processes of the ML pool (models are big).")
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the CPU priority of the pool processes is than the API's (nice); 0: the same.",
+    )
+    shutdown_grace_s: float = Field(
+        default=20.0, ge=0, description="At SIGTERM, how long running jobs may go on before their processes are killed."
+    )
     ml_device: DeviceSetting = Field(
         default="auto", description="Where ML inference runs: auto takes a CUDA GPU when torch sees one."
     )

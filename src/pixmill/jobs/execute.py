@@ -227,3 +227,14 @@ def release_job(ctx: Context, job_id: str, reason: str) -> None:
         job.error = reason
         s.commit()
     emit(ctx.events, job_id, "status", states.PENDING, error=reason)
+
+
+def release_interrupted(ctx: Context, job_id: str) -> None:
+    """Put a job whose process the shutdown killed back to PENDING, its attempt not counted: the next start runs it."""
+    with ctx.session() as s:
+        job = repository.get_bare(s, job_id)
+        if job is None or job.status != states.PROCESSING:
+            return
+        job.status = states.PENDING
+        job.attempts = max(0, job.attempts - 1)
+        s.commit()

@@ -9,9 +9,9 @@ from typing import Protocol
 
 from pixmill.context import Context
 from pixmill.jobs import repository
-from pixmill.jobs.execute import execute_job, fail_job
+from pixmill.jobs.execute import execute_job, fail_job, release_interrupted
 from pixmill.jobs.service import discard_job, notify, queue_for
-from pixmill.workers import WorkerPool
+from pixmill.workers import PoolStopped, WorkerDied, WorkerPool, stop_pools
 
 log = logging.getLogger("pixmill.runner")
 
@@ -60,16 +60,30 @@ class InProcessRunner:
 
     def submit(self, job_id: str, queue: str = "standard") -> None:
         future = self.pools[queue].submit(execute_job, job_id)
-        future.add_done_callback(lambda f: self._done(job_id, f))
+        future.add_done_callback(lambda f: self._done(job_id, queue, f))
 
-    def _done(self, job_id: str, future: Future[str]) -> None:
+    def _done(self, job_id: str, queue: str, future: Future[str]) -> None:
         if future.cancelled():  # stopped before it ran: still PENDING, the next start resumes it
             return
         exc = future.exception()
-        if exc is not None:
-            log.error("worker process failed", extra={"job": job_id, "error": repr(exc)})
+        if isinstance(exc, WorkerDied):
+            # The job counted an attempt when it started; execute_job gives up once it has died MAX_ATTEMPTS times.
+            log.warning(
+                "worker process died running the job, running it again", extra={"job": job_id, "error": str(exc)}
+            )
+            with contextlib.suppress(RuntimeError):  # the pool is stopping: still PROCESSING, the next start resumes it
+                self.submit(job_id, queue)
+            return
+        if isinstance(exc, PoolStopped):  # the shutdown's grace period ran out: not the job's fault
             try:
-                fail_job(self.ctx, job_id, "the worker process running this job stopped unexpectedly")
+                release_interrupted(self.ctx, job_id)
+            except Exception:
+                log.exception("could not put the interrupted job back", extra={"job": job_id})
+            return
+        if exc is not None:
+            log.error("job failed outside its pipeline", extra={"job": job_id, "error": repr(exc)})
+            try:
+                fail_job(self.ctx, job_id, f"the worker could not run this job ({type(exc).__name__})")
             except Exception:
                 log.exception("could not mark the job failed", extra={"job": job_id})
         with contextlib.suppress(RuntimeError):  # shutting down: the next start delivers it
@@ -80,8 +94,7 @@ class InProcessRunner:
             pool.check()
 
     def stop(self) -> None:
-        for pool in self.pools.values():
-            pool.stop()
+        stop_pools(self.pools.values())  # running jobs finish within the grace period; queued ones stay PENDING
         self._io.shutdown(wait=True, cancel_futures=True)
 
 
