@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,39 @@ def test_sigterm_past_the_grace_period_kills_the_job_without_counting_its_attemp
         row = conn.execute(text("SELECT status, attempts FROM jobs WHERE id=:id"), {"id": job_id}).one()
     engine.dispose()
     assert tuple(row) == ("PENDING", 0)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU ticks a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_a_render_whose_worker_dies_answers_503_and_the_next_try_renders(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path / "data", tmp_path / "server.log").start()  # one pool process
+    assert server.proc is not None
+    api = server.proc.pid
+    try:
+        asset = _upload(server, images.encode(images.noise(320, 240), "PNG"))
+        signed = httpx.post(
+            f"{server.url}/api/v1/render-urls", json={"path": f"avif:speed=2,quality=90/{asset}"}, timeout=30
+        )
+        assert signed.status_code == 200, signed.text
+        url = signed.json()["url"]
+        warm = httpx.post(f"{server.url}/api/v1/render-urls", json={"path": f"png/{asset}"}, timeout=30).json()["url"]
+        assert httpx.get(warm, timeout=60).status_code == 200  # the pool starts its process on first use
+        _wait("no pool process", lambda: len(_pool_workers(api)) == 1, 30)
+        (worker,) = _pool_workers(api)
+        idle = _cpu_ticks(worker)
+        with httpx.Client(timeout=60) as client, ThreadPoolExecutor(1) as executor:
+            answer = executor.submit(client.get, url)
+            _wait("the render never started", lambda: _cpu_ticks(worker) - idle >= 20, 30)  # 0.2 s of CPU in it
+            os.kill(worker, signal.SIGKILL)
+            r = answer.result()
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json" and r.headers["retry-after"] == "1"
+        assert "stopped" in r.json()["detail"]
+        again = httpx.get(url, timeout=60)
+        assert again.status_code == 200 and again.headers["content-type"] == "image/avif"
+    finally:
+        server.stop()

@@ -20,6 +20,7 @@ from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsse
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
+from pixmill.workers import PoolStopped, WorkerDied
 
 log = logging.getLogger("pixmill.api")
 
@@ -113,6 +114,15 @@ def install(app: FastAPI) -> None:
     async def _idempotency(request: Request, exc: IdempotencyUnavailable) -> JSONResponse:
         response = _respond(request, 503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(WorkerDied)
+    @app.exception_handler(PoolStopped)
+    async def _worker(request: Request, exc: Exception) -> JSONResponse:
+        # The pool has already replaced the process (or is shutting down); the same request can simply be sent again.
+        detail = f"the worker process answering this request stopped ({exc}); nothing was kept, try again"
+        response = _respond(request, 503, "Worker stopped", detail)
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(UnknownAsset)
