@@ -175,7 +175,11 @@ def dlq_list() -> None:
 
 
 @dlq_app.command("requeue")
-def dlq_requeue() -> None:
+def dlq_requeue(
+    job_id: Annotated[
+        str | None, typer.Option("--id", help="Requeue only the message of this job (its id); the others stay.")
+    ] = None,
+) -> None:
     """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
     from pixmill.jobs.celery_app import RUN_JOB
     from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
@@ -192,13 +196,25 @@ def dlq_requeue() -> None:
         reopened += reopen_job(ctx, dead.task_id)
 
     try:
-        moved = requeue_dead(Settings().broker_url, before_publish=reopen)
+        moved = requeue_dead(Settings().broker_url, before_publish=reopen, task_id=job_id)
     finally:
         if ctx is not None:
             ctx.close()
     for d in moved:
         typer.echo(f"requeued {d.task_id or '-'} onto {d.queue}")
     typer.echo(f"{len(moved)} message(s) requeued, {reopened} failed job(s) back to PENDING")
+    if job_id is not None and not moved:
+        typer.echo(f"error: no dead-lettered message of job {job_id}", err=True)
+        raise typer.Exit(1)
+
+
+@dlq_app.command("purge")
+def dlq_purge() -> None:
+    """Drop every dead-lettered message for good; their jobs stay FAILED."""
+    from pixmill.jobs.dlq import purge_dead
+
+    dropped = purge_dead(Settings().broker_url)
+    typer.echo(f"{dropped} dead-lettered message(s) dropped")
 
 
 @db_app.command("upgrade")
