@@ -1,4 +1,5 @@
-"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, and put it back on its queue.
+"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, put it back on its queue (all of it, or
+one job's message), or drop it.
 
 A job whose message was dead-lettered is FAILED (the worker that rejected the message marked it);
 `pixmill dlq requeue` puts such a job back to PENDING before it publishes its message again.
