@@ -145,6 +145,46 @@ def worker(
     make_celery(settings).worker_main(argv)
 
 
+@app.command("worker-health")
+def worker_health(
+    queues: Annotated[str, typer.Option(help="The --queues of the worker to check: standard, or ml.")] = "standard",
+    pid: Annotated[int | None, typer.Option(help="Its process id; default: any such worker on this host.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the answer.")] = 10.0,
+) -> None:
+    """Exit 0 if a `pixmill worker` on this host answers a ping through the broker (a health check for systemd,
+    cron or a container; `pixmill worker` names itself pixmill-<queues>-<pid>@<host>), else 1."""
+    import socket
+
+    from pixmill.jobs.celery_app import make_celery
+
+    settings = Settings()
+    names = "-".join(q.strip() for q in queues.split(",") if q.strip())
+    prefix = f"pixmill-{names}-{pid}@" if pid is not None else f"pixmill-{names}-"
+    host = socket.gethostname()
+    celery = make_celery(settings)
+    try:
+        if pid is not None:  # one named worker: done at its answer
+            answers = celery.control.ping(destination=[f"{prefix}{host}"], limit=1, timeout=timeout)
+        else:  # any of them: every answer within the timeout
+            answers = celery.control.ping(timeout=timeout)
+    except Exception as exc:
+        typer.echo(f"error: the broker cannot be reached: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        celery.close()
+    alive = sorted(
+        name
+        for answer in answers
+        for name, reply in answer.items()
+        if name.startswith(prefix) and name.endswith(f"@{host}") and reply.get("ok") == "pong"
+    )
+    if not alive:
+        typer.echo(f"error: no worker {prefix}*@{host} answered within {timeout:g} s", err=True)
+        raise typer.Exit(1)
+    for name in alive:
+        typer.echo(f"{name}: pong")
+
+
 @app.command()
 def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
     """Send the periodic tasks (celery beat): expiry every PIXMILL_CLEANUP_INTERVAL_S. Run exactly one."""
@@ -175,7 +215,11 @@ def dlq_list() -> None:
 
 
 @dlq_app.command("requeue")
-def dlq_requeue() -> None:
+def dlq_requeue(
+    job_id: Annotated[
+        str | None, typer.Option("--id", help="Requeue only the message of this job (its id); the others stay.")
+    ] = None,
+) -> None:
     """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
     from pixmill.jobs.celery_app import RUN_JOB
     from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
@@ -192,13 +236,25 @@ def dlq_requeue() -> None:
         reopened += reopen_job(ctx, dead.task_id)
 
     try:
-        moved = requeue_dead(Settings().broker_url, before_publish=reopen)
+        moved = requeue_dead(Settings().broker_url, before_publish=reopen, task_id=job_id)
     finally:
         if ctx is not None:
             ctx.close()
     for d in moved:
         typer.echo(f"requeued {d.task_id or '-'} onto {d.queue}")
     typer.echo(f"{len(moved)} message(s) requeued, {reopened} failed job(s) back to PENDING")
+    if job_id is not None and not moved:
+        typer.echo(f"error: no dead-lettered message of job {job_id}", err=True)
+        raise typer.Exit(1)
+
+
+@dlq_app.command("purge")
+def dlq_purge() -> None:
+    """Drop every dead-lettered message for good; their jobs stay FAILED."""
+    from pixmill.jobs.dlq import purge_dead
+
+    dropped = purge_dead(Settings().broker_url)
+    typer.echo(f"{dropped} dead-lettered message(s) dropped")
 
 
 @db_app.command("upgrade")

@@ -116,3 +116,57 @@ def test_a_rejected_job_message_leaves_its_job_failed_with_the_reason(
         assert "`pixmill dlq list`" in job["error"]
     assert queue_depth(broker_url, "standard") == 0
     assert "reason=rejected queue=standard" in _listed(job_id)
+
+
+def test_requeue_by_id_moves_one_dead_letter_and_purge_drops_the_rest(
+    tmp_path: Path, postgres_url: str, broker_url: str, start_worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        database_url=postgres_url,
+        broker_url=broker_url,
+        runner="celery",
+        workers=1,
+        job_retries=0,
+    )
+    start_worker("standard", settings)
+    _use_env(monkeypatch, worker_env(settings))
+    data = images.jpeg(160, 120)
+    with TestClient(create_app(settings)) as client:
+        assets = upload(client, ("a.jpg", data), ("b.jpg", data), ("c.jpg", data))
+        stored = [settings.resolved_storage_dir / "uploads" / a["id"] for a in assets]
+        for path in stored:
+            path.unlink()
+            path.mkdir()  # an OSError on every read: each job gives up at once (no retries) and is dead-lettered
+        jobs = [wait_for(client, submit(client, [a["id"]], RESIZE)["id"]) for a in assets]
+        assert [j["status"] for j in jobs] == ["FAILED"] * 3, jobs
+        wait_until(lambda: _dead(broker_url) == 3, 20, "the messages never reached pixmill.dead")
+        first, second, third = (j["id"] for j in jobs)
+
+        for path in stored:
+            path.rmdir()
+            path.write_bytes(data)
+        requeued = CliRunner().invoke(cli, ["dlq", "requeue", "--id", second])
+        assert requeued.exit_code == 0, requeued.output
+        assert f"requeued {second} onto standard" in requeued.output
+        assert "1 message(s) requeued, 1 failed job(s) back to PENDING" in requeued.output
+        assert _dead(broker_url) == 2
+        listed = CliRunner().invoke(cli, ["dlq", "list"]).output
+        assert [line.split()[0] for line in listed.splitlines()[:2]] == [first, third]  # the others, in order
+
+        missing = CliRunner().invoke(cli, ["dlq", "requeue", "--id", second])  # no longer dead-lettered
+        assert missing.exit_code == 1
+        assert f"no dead-lettered message of job {second}" in missing.output
+        assert _dead(broker_url) == 2
+
+        purged = CliRunner().invoke(cli, ["dlq", "purge"])
+        assert purged.exit_code == 0, purged.output
+        assert "2 dead-lettered message(s) dropped" in purged.output
+        assert _dead(broker_url) == 0
+
+    with TestClient(create_app(settings)) as client:  # a new API process: see the first test
+        assert wait_for(client, second)["status"] == "COMPLETED"
+        for job_id in (first, third):
+            job = client.get(f"/api/v1/jobs/{job_id}").json()
+            assert job["status"] == "FAILED", job  # purged: their jobs stay as they were
+    assert queue_depth(broker_url, "standard") == 0

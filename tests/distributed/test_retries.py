@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.imaging.errors import CorruptImage
-from pixmill.jobs.celery_app import is_transient
+from pixmill.jobs.celery_app import is_transient, retry_delay, retry_window
+from pixmill.storage import StorageUnavailable
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, log_records, wait_until
@@ -41,6 +43,7 @@ def _s3_error(status: int) -> ClientError:
         (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),
         (ReadTimeoutError(endpoint_url="http://127.0.0.1:9"), True),
         (_s3_error(503), True),
+        (StorageUnavailable("the object store is unreachable (EndpointConnectionError: …)"), True),
         (ConnectionResetError(104, "reset by peer"), True),
         (IsADirectoryError(21, "Is a directory"), True),
         (_s3_error(403), False),
@@ -51,6 +54,22 @@ def _s3_error(status: int) -> ClientError:
 )
 def test_which_errors_are_retried(error: Exception, transient: bool) -> None:
     assert is_transient(error) is transient
+
+
+def test_the_default_retries_outlast_a_60_second_outage_with_jitter_and_a_cap() -> None:
+    settings = Settings()
+    least, most = retry_window(settings)
+    assert (least, most) == (95.0, 190.0)  # the README states these
+    assert least > 60 + 30  # a minute's outage, and room for the tries themselves
+    rng = random.Random(7)
+    delays = [[retry_delay(settings, n, rng) for n in range(settings.job_retries)] for _ in range(200)]
+    for n in range(settings.job_retries):
+        step = min(20.0, 2.0 * 2**n)
+        drawn = [d[n] for d in delays]
+        assert all(step / 2 <= d <= step for d in drawn)
+        assert len(set(drawn)) > 150  # jittered: a batch that failed together does not come back together
+    assert all(least <= sum(d) <= most for d in delays)
+    assert retry_delay(settings.model_copy(update={"job_retry_backoff_max_s": 5.0}), 40) <= 5.0
 
 
 def test_a_job_whose_storage_is_down_is_retried_with_backoff_and_completes_once_it_is_back(
@@ -91,7 +110,9 @@ def test_a_job_whose_storage_is_down_is_retried_with_backoff_and_completes_once_
 
     retries = _retries(worker.log(), job_id)
     assert "EndpointConnectionError" in retries[0]["error"], retries[0]
-    assert [r["in_s"] for r in retries] == [0.5 * 2**i for i in range(len(retries))]  # exponential backoff
+    for n, retry in enumerate(retries):  # exponential backoff, capped, with jitter: between half and all of the step
+        step = min(settings.job_retry_backoff_max_s, 0.5 * 2**n)
+        assert step / 2 <= retry["in_s"] <= step, (n, retry)
     ((attempts,),) = db_rows(settings, "SELECT attempts FROM jobs WHERE id=:id", id=job_id)
     assert attempts == len(retries) + 1
 

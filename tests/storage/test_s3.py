@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound, build_storage
+from pixmill.storage import ObjectNotFound, StorageUnavailable, build_storage
 from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
@@ -152,6 +152,26 @@ def test_missing_objects(store: S3Storage) -> None:
     with pytest.raises(ObjectNotFound):
         store.get("uploads/missing")
     assert not store.exists("uploads/missing")
+
+
+def test_a_store_that_cannot_be_reached_raises_storage_unavailable(store: S3Storage) -> None:
+    (port,) = free_ports(1)  # nothing listens there
+    down = S3Storage(
+        store.bucket, endpoint_url=f"http://127.0.0.1:{port}", access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    )
+    calls: list[Any] = [
+        lambda: down.put("uploads/x", b"x", "text/plain"),
+        lambda: down.put_file("uploads/x", io.BytesIO(b"x"), "text/plain"),
+        lambda: down.get("uploads/x"),
+        lambda: down.exists("uploads/x"),
+        lambda: down.delete_prefix("uploads/x"),
+        down.check,
+    ]
+    for call in calls:
+        with pytest.raises(StorageUnavailable, match=r"object store is unreachable \(EndpointConnectionError"):
+            call()
+    with pytest.raises(ObjectNotFound):  # a store that answers: its 4xx stay what they are
+        store.get("uploads/missing")
 
 
 def test_keys_are_checked(store: S3Storage) -> None:
@@ -334,3 +354,40 @@ def test_deep_health_checks_the_bucket(tmp_path: Path, seaweed: SeaweedS3, bucke
         finally:
             ctx.storage = good
         assert client.get("/api/health").status_code == 200
+
+
+def test_uploads_while_the_store_is_down_get_503_with_retry_after_and_store_nothing(
+    tmp_path: Path, seaweed: SeaweedS3, bucket: str
+) -> None:
+    from sqlalchemy import func, select
+
+    from pixmill.db.models import Asset, Job
+
+    with TestClient(create_app(_s3_settings(tmp_path, seaweed, bucket))) as client:
+        ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        good = ctx.storage
+        (closed,) = free_ports(1)
+        ctx.storage = S3Storage(
+            bucket, endpoint_url=f"http://127.0.0.1:{closed}", access_key=ACCESS_KEY, secret_key=SECRET_KEY
+        )
+        try:
+            photo = ("q.jpg", images.jpeg(80, 60), "image/jpeg")
+            r = client.post("/api/v1/uploads", files=[("files", photo), ("files", photo)])
+            assert r.status_code == 503, r.text
+            assert r.headers["Retry-After"] == "10"
+            assert r.headers["content-type"] == "application/problem+json"
+            problem = r.json()
+            assert (problem["status"], problem["title"]) == (503, "Storage unavailable")
+            assert "nothing was stored" in problem["detail"]
+
+            r = client.post("/api/process", files={"file": photo}, data={"operations": '["webp"]'})
+            assert r.status_code == 503, r.text
+            assert r.headers["Retry-After"] == "10"
+            assert "object store is unreachable" in r.json()["detail"]  # the PixTools shape: {"detail": …}
+        finally:
+            ctx.storage = good
+        with ctx.session() as s:
+            assert s.scalar(select(func.count()).select_from(Asset)) == 0
+            assert s.scalar(select(func.count()).select_from(Job)) == 0
+        assert seaweed.storage(bucket).client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+        assert upload(client, photo[:2])  # the store is back: the same upload is taken

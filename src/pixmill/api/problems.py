@@ -18,6 +18,7 @@ from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailabl
 from pixmill.jobs.runner import RunnerUnavailable
 from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
+from pixmill.storage import StorageUnavailable
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
 from pixmill.workers import PoolStopped, WorkerDied
@@ -25,6 +26,7 @@ from pixmill.workers import PoolStopped, WorkerDied
 log = logging.getLogger("pixmill.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+STORAGE_RETRY_AFTER_S = 10  # an object store restart takes seconds; clients should not hammer it meanwhile
 
 
 class Problem(Exception):
@@ -92,6 +94,13 @@ def install(app: FastAPI) -> None:
     async def _runner(request: Request, exc: RunnerUnavailable) -> JSONResponse:
         response = _respond(request, 503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage(request: Request, exc: StorageUnavailable) -> JSONResponse:
+        log.error("object store unreachable", extra={"error": str(exc)})
+        response = _respond(request, 503, "Storage unavailable", f"{exc}; nothing was stored, try again later")
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
         return response
 
     @app.exception_handler(IdempotencyInProgress)

@@ -52,6 +52,7 @@ def ingest(ctx: Ctx, uploads: list[UploadFile]) -> list[Asset]:
         413: {"description": "A file or the image inside it is too large, or too many files"},
         415: {"description": "A file is not an image of a supported format"},
         422: {"description": "No files, or a file that is a corrupt image"},
+        503: {"description": "The object store is unreachable (Retry-After); nothing was stored"},
     },
 )
 def upload(ctx: Ctx, files: list[UploadFile] = File(description="One or more image files.")) -> UploadResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from pixmill.imaging.errors import ImagingError
 from pixmill.storage.keys import upload_key
 
 _CHUNK = 1024 * 1024
+
+log = logging.getLogger("pixmill.assets")
 
 
 class UploadRejected(Exception):
@@ -71,9 +74,16 @@ def prepare_asset_file(ctx: Context, filename: str | None, fh: BinaryIO) -> Asse
 
 
 def discard(ctx: Context, assets: list[Asset]) -> None:
-    """Remove the stored files of assets that will not be recorded."""
+    """Remove the stored files of assets that will not be recorded, as far as the store lets us.
+
+    Called while another error is on its way to the client (often the store itself being down): a file that cannot
+    be removed is logged and left to the bucket's lifecycle rules, and never hides that error.
+    """
     for asset in assets:
-        ctx.storage.delete_prefix(asset.storage_key)
+        try:
+            ctx.storage.delete_prefix(asset.storage_key)
+        except Exception as exc:
+            log.warning("unrecorded upload not removed", extra={"key": asset.storage_key, "error": repr(exc)})
 
 
 def save_assets(ctx: Context, assets: list[Asset]) -> list[Asset]:

@@ -48,7 +48,10 @@ def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
             "description": "Bad operations, parameters or webhook URL, a corrupt image, or an Idempotency-Key "
             "reused with a different request"
         },
-        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
+        503: {
+            "description": "The job runner, the idempotency store or the object store is unreachable (Retry-After); "
+            "nothing was stored"
+        },
     },
 )
 def process(

@@ -7,8 +7,10 @@ completion.
 
 Failures, and where each one ends:
 - a passing error (database or storage unreachable, see `is_transient`): the job goes back to PENDING and the task
-  is retried with exponential backoff (PIXMILL_JOB_RETRY_BACKOFF_S, doubling, PIXMILL_JOB_RETRIES times); past the
-  last retry the job is FAILED with the reason and its message rejected, so it is dead-lettered;
+  is retried with capped exponential backoff and jitter (`retry_delay`: PIXMILL_JOB_RETRY_BACKOFF_S doubling up to
+  PIXMILL_JOB_RETRY_BACKOFF_MAX_S, PIXMILL_JOB_RETRIES times; by default at least 95 s in all, so a job outlives a
+  60 s outage); past the last retry the job is FAILED with the reason and its message rejected, so it is
+  dead-lettered;
 - bad input or a bad pipeline: FAILED at once by `execute_job`, never retried;
 - the time limit: the pipeline stops itself at PIXMILL_JOB_TIMEOUT_S between steps; a step that runs on meets the
   soft limit (FAILED from inside the task), one that does not return the hard limit (the pool process is killed
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 from typing import Any
 
@@ -132,6 +135,25 @@ def _forget_contexts_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_contexts_in_child)
 
 
+def retry_delay(settings: Settings, retries: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry number `retries` + 1: "equal jitter" over a capped doubling.
+
+    Half of min(cap, base * 2**retries) is kept and the other half drawn at random, so that jobs that failed together
+    (a whole batch when the store went down) do not all come back at once, and none retries sooner than half its step.
+    """
+    step = min(settings.job_retry_backoff_max_s, settings.job_retry_backoff_s * 2 ** min(retries, 64))
+    return round(step / 2 + (rng or random).uniform(0, step / 2), 3)
+
+
+def retry_window(settings: Settings) -> tuple[float, float]:
+    """(least, most) seconds a job spends waiting on its retries before it gives up on a passing error."""
+    steps = [
+        min(settings.job_retry_backoff_max_s, settings.job_retry_backoff_s * 2 ** min(n, 64))
+        for n in range(settings.job_retries)
+    ]
+    return sum(steps) / 2, sum(steps)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether `exc` is worth a retry: the database or the storage could not be reached, or S3 answered 5xx.
 
@@ -140,7 +162,9 @@ def is_transient(exc: BaseException) -> bool:
     """
     from sqlalchemy.exc import OperationalError
 
-    if isinstance(exc, OperationalError):
+    from pixmill.storage import StorageUnavailable
+
+    if isinstance(exc, (OperationalError, StorageUnavailable)):
         return True
     try:
         from botocore.exceptions import ClientError, HTTPClientError
@@ -287,7 +311,7 @@ def make_celery(settings: Settings) -> Celery:
                 message = f"gave up after {retries + 1} tries on a passing error: {reason}"[:500]
                 fail_and_notify(settings, job_id, message)
                 raise Reject(message, requeue=False) from exc  # dead-lettered: `pixmill dlq requeue` retries it
-            countdown = settings.job_retry_backoff_s * (2**retries)
+            countdown = retry_delay(settings, retries)
             log.warning("transient error, retrying", extra={"job": job_id, "error": reason, "in_s": countdown})
             if ctx is not None:
                 try:

@@ -1,4 +1,5 @@
-"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, and put it back on its queue.
+"""The dead-letter queue `pixmill.dead`: list what RabbitMQ dead-lettered, put it back on its queue (all of it, or
+one job's message), or drop it.
 
 A job whose message was dead-lettered is FAILED (the worker that rejected the message marked it);
 `pixmill dlq requeue` puts such a job back to PENDING before it publishes its message again.
@@ -75,11 +76,15 @@ def list_dead(broker_url: str, limit: int = 1000) -> list[DeadLetter]:
 
 
 def requeue_dead(
-    broker_url: str, limit: int = 1000, before_publish: Callable[[DeadLetter], None] | None = None
+    broker_url: str,
+    limit: int = 1000,
+    before_publish: Callable[[DeadLetter], None] | None = None,
+    task_id: str | None = None,
 ) -> list[DeadLetter]:
     """Publish each dead-lettered message again to the queue it died on (body and headers as they were).
 
     before_publish: called with each message before it is published (to reopen its job).
+    task_id: move only the messages of this task (a job's id); the others stay, in their order.
     """
     moved: list[DeadLetter] = []
     with Connection(broker_url, transport_options={"confirm_publish": True}) as conn:
@@ -89,11 +94,15 @@ def requeue_dead(
             queue = dead_queue(channel)
             producer = Producer(channel)
             waiting = queue.queue_declare(passive=True).message_count  # not what dies again while we move
-            while len(moved) < min(limit, waiting):
+            seen = 0
+            while len(moved) < limit and seen < waiting:
                 message = queue.get(no_ack=False, accept=None)
+                seen += 1
                 if message is None:
                     break
                 info = _describe(message)
+                if task_id is not None and info.task_id != task_id:
+                    continue  # left unacknowledged: back in the queue, in order, when the channel closes
                 if not info.queue:
                     message.reject(requeue=True)
                     raise RuntimeError(f"a message in {DEAD_QUEUE} has no x-death header: cannot tell its queue")
@@ -118,6 +127,17 @@ def requeue_dead(
         finally:
             channel.close()
     return moved
+
+
+def purge_dead(broker_url: str) -> int:
+    """Drop every dead-lettered message; returns how many. Their jobs stay FAILED."""
+    with Connection(broker_url) as conn:
+        declare_topology(conn)
+        channel = conn.channel()
+        try:
+            return int(dead_queue(channel).purge() or 0)
+        finally:
+            channel.close()
 
 
 def reopen_job(ctx: Context, job_id: str) -> bool:

@@ -66,7 +66,9 @@ def job_read(ctx: Context, job: Job, base_url: str) -> JobRead:
             "description": "Invalid pipeline, unknown asset, refused webhook URL, or an Idempotency-Key reused "
             "with a different request"
         },
-        503: {"description": "The job runner or the idempotency store is unreachable; nothing was stored"},
+        503: {
+            "description": "The job runner or the idempotency store is unreachable (Retry-After); nothing was stored"
+        },
     },
 )
 def create_job(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
@@ -128,8 +129,7 @@ def create_job(
             new_assets=new_assets,
         )
     except BaseException:
-        for asset in new_assets:
-            ctx.storage.delete_prefix(asset.storage_key)
+        discard(ctx, new_assets)
         if idempotency_key:
             release(ctx, idempotency_key, job_id)
         raise

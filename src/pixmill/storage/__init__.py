@@ -12,6 +12,10 @@ class ObjectNotFound(Exception):
     """No object is stored under that key."""
 
 
+class StorageUnavailable(Exception):
+    """The object store could not be reached or answered a server error (5xx): a passing outage, worth a retry."""
+
+
 class InvalidKey(ValueError):
     """The key is not a safe storage key."""
 

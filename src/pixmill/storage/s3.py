@@ -11,22 +11,24 @@ to a day (plus the store's own lifecycle scan delay) when only the lifecycle rul
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound
+from pixmill.storage import ObjectNotFound, StorageUnavailable
 from pixmill.storage.keys import check_key
 
 try:
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as S3ConnectionError
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the S3 storage needs boto3: install pixmill with the s3 extra (pip install 'pixmill[s3]')"
@@ -44,6 +46,39 @@ _DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or an error it was raised from) says the store is down: no connection, a timeout, a 5xx."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # boto3's transfer manager wraps the client's error (S3UploadFailedError from it)
+        if seen is None:
+            return False
+        if isinstance(seen, (S3ConnectionError, HTTPClientError)):  # EndpointConnectionError, ReadTimeoutError ...
+            return True
+        if isinstance(seen, ClientError):
+            return int(seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _outage_is_typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Raise StorageUnavailable where the store cannot be reached, so callers need not know botocore's errors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            raise StorageUnavailable(f"the object store is unreachable ({type(exc).__name__}: {exc})") from exc
+
+    return wrapper
 
 
 def _utc(moment: datetime) -> datetime:
@@ -112,9 +147,11 @@ class S3Storage:
 
     # -- the Storage protocol ------------------------------------------------------------------------------------
 
+    @_outage_is_typed
     def put(self, key: str, data: bytes, media_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=media_type)
 
+    @_outage_is_typed
     def put_file(self, key: str, fh: BinaryIO, media_type: str) -> None:
         from boto3.s3.transfer import TransferConfig
 
@@ -127,6 +164,7 @@ class S3Storage:
             fh, self.bucket, check_key(key), ExtraArgs={"ContentType": media_type}, Config=transfer
         )
 
+    @_outage_is_typed
     def get(self, key: str) -> bytes:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
@@ -141,6 +179,7 @@ class S3Storage:
             body.close()
         return data
 
+    @_outage_is_typed
     def exists(self, key: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=check_key(key))
@@ -150,11 +189,13 @@ class S3Storage:
             raise
         return True
 
+    @_outage_is_typed
     def delete_prefix(self, prefix: str) -> int:
         """Delete the object named `prefix` and every object under `prefix/` (like a file or a directory)."""
         base = check_key(prefix.rstrip("/"))
         return self._delete([obj["Key"] for obj in self._under(base)])
 
+    @_outage_is_typed
     def delete_older_than(self, prefix: str, cutoff: datetime) -> int:
         """Delete the objects under `prefix/` last written before `cutoff`."""
         base = check_key(prefix.rstrip("/"))
@@ -180,11 +221,13 @@ class S3Storage:
         )
         return url
 
+    @_outage_is_typed
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
 
     # -- setup ---------------------------------------------------------------------------------------------------
 
+    @_outage_is_typed
     def ensure_bucket(self) -> bool:
         """Create the bucket if it is missing and put pixmill's expiry rules on it.
 
