@@ -30,7 +30,7 @@ router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
         404: {"description": "No such asset or palette"},
         413: {"description": "The image, or what the pipeline would make of it, is over the limits"},
         422: {"description": "The path is not a valid pipeline, or it fails on this image"},
-        503: {"description": "The worker process rendering it stopped (killed, out of memory): try again"},
+        503: {"description": "Storage unreachable, or its worker process stopped (killed, out of memory): try again"},
     },
 )
 async def render(

@@ -86,7 +86,7 @@ def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str
         404: {"description": "No such asset or palette"},
         413: {"description": "The image is over the limits"},
         422: {"description": "Bad canvas settings, or an image that cannot be decoded"},
-        503: {"description": "The worker process rendering it stopped (killed, out of memory): try again"},
+        503: {"description": "Storage unreachable, or its worker process stopped (killed, out of memory): try again"},
     },
 )
 async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
@@ -243,7 +243,7 @@ def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRea
         200: {"content": {"application/pdf": {}}, "description": "The guide"},
         404: {"description": "No such order, or no such line item at that version"},
         409: {"description": "The line item did not render"},
-        503: {"description": "The worker process rendering it stopped (killed, out of memory): try again"},
+        503: {"description": "Storage unreachable, or its worker process stopped (killed, out of memory): try again"},
     },
 )
 async def item_guide(
