@@ -71,32 +71,22 @@ def serve(
     from pixmill.app import create_app
 
     settings = Settings()
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "timeout_graceful_shutdown": 10,
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
     if workers > 1:
         if settings.runner != "celery":
             typer.echo("error: --workers > 1 needs PIXMILL_RUNNER=celery (embedded jobs run inside one API)", err=True)
             raise typer.Exit(2)
         # each process builds its own app from the environment's settings
-        uvicorn.run(
-            "pixmill.app:create_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_config=None,
-            timeout_graceful_shutdown=10,
-            http=PROTOCOL,
-            timeout_keep_alive=settings.keep_alive_s,
-        )
+        uvicorn.run("pixmill.app:create_app", factory=True, workers=workers, **options)
         return
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-        http=PROTOCOL,
-        timeout_keep_alive=settings.keep_alive_s,
-    )
+    uvicorn.run(create_app(settings), **options)
 
 
 @app.command()
