@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import io
 import os
-import random
 import signal
 import statistics
 import subprocess
@@ -28,10 +27,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
-from common import free_port, make_photo
+from common import free_port, make_photo, submission_latency
 from PIL import Image
 
 from pixmill.config import Settings
@@ -113,41 +111,6 @@ def saturate(http: httpx.Client, asset: str, jobs: int, workers: int) -> list[st
     return ids
 
 
-async def latencies(
-    url: str, body: dict[str, Any], clients: int, seconds: float, rate: float
-) -> tuple[list[float], int]:
-    """POST round trips (s) of `clients` clients for `seconds`, paced to `rate` requests/s in all; and the errors."""
-    found: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-
-        async def post() -> float:
-            nonlocal errors
-            t0 = time.perf_counter()
-            r = await http.post("/api/v1/jobs", json=body)
-            elapsed = time.perf_counter() - t0
-            errors += r.status_code != 202
-            return elapsed
-
-        await asyncio.gather(*(post() for _ in range(clients)))  # open the connections; not counted
-        interval = clients / rate if rate else 0.0
-        end = time.perf_counter() + seconds
-
-        async def client() -> None:
-            next_at = time.perf_counter() + random.uniform(0, interval)
-            while True:
-                if interval:
-                    await asyncio.sleep(max(0.0, min(next_at, end) - time.perf_counter()))
-                    next_at += interval
-                if time.perf_counter() >= end:
-                    return
-                found.append(await post())
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-    return found, errors
-
-
 def cuts(values: list[float]) -> tuple[float, float, float]:
     q = statistics.quantiles(values, n=100)
     return q[49] * 1000, q[94] * 1000, q[98] * 1000
@@ -161,7 +124,7 @@ def one_round(nice: int, args: argparse.Namespace, photo: bytes, tiny: bytes) ->
             heavy = saturate(http, upload(http, photo, "photo.jpg"), args.heavy_per_worker * workers, workers)
             body = {"inputs": [upload(http, tiny, "tiny.jpg")], "pipeline": TINY}
             busy0, total0 = _cpu_times()
-            found, errors = asyncio.run(latencies(server.url, body, args.clients, args.seconds, args.rate))
+            found, errors, _ = asyncio.run(submission_latency(server.url, body, args.clients, args.seconds, args.rate))
             busy1, total1 = _cpu_times()
             left = sum(http.get(f"/api/v1/jobs/{i}").json()["status"] in ("PENDING", "PROCESSING") for i in heavy)
         p50, p95, p99 = cuts(found)

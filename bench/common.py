@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image, ImageFilter
@@ -97,3 +100,42 @@ def median_ms(fn: object, data: bytes, repeat: int = 15) -> float:
         fn(data)  # type: ignore[operator]
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
+
+
+async def submission_latency(
+    url: str, body: dict[str, Any], clients: int, seconds: float, rate: float | None
+) -> tuple[list[float], int, float]:
+    """POST round trips (s) of `clients` concurrent clients for `seconds`: paced to `rate` requests/s in all,
+    or back to back when rate is None. Returns (latencies, errors, requests/s achieved)."""
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+
+        async def post() -> float:
+            nonlocal errors
+            t0 = time.perf_counter()
+            r = await http.post("/api/v1/jobs", json=body)
+            elapsed = time.perf_counter() - t0
+            if r.status_code != 202:
+                errors += 1
+            return elapsed
+
+        await asyncio.gather(*(post() for _ in range(clients)))  # open the connections; not counted
+        interval = clients / rate if rate else 0.0
+        started = time.perf_counter()
+        end = started + seconds
+
+        async def client() -> None:
+            next_at = time.perf_counter() + random.uniform(0, interval)
+            while True:
+                if interval:
+                    await asyncio.sleep(max(0.0, min(next_at, end) - time.perf_counter()))
+                    next_at += interval
+                if time.perf_counter() >= end:
+                    return
+                latencies.append(await post())
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+        took = time.perf_counter() - started
+    return latencies, errors, len(latencies) / took

@@ -49,7 +49,7 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from common import free_port, make_photo
+from common import free_port, make_photo, submission_latency
 from PIL import Image
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
@@ -482,45 +482,6 @@ def run_round(target: Target, n: int, clients: int, pipeline: list[dict[str, Any
 
 
 # --- submission latency -----------------------------------------------------------------------------------------
-
-
-async def submission_latency(
-    url: str, body: dict[str, Any], clients: int, seconds: float, rate: float | None
-) -> tuple[list[float], int, float]:
-    """POST round trips (s) of `clients` concurrent clients for `seconds`: paced to `rate` requests/s in all,
-    or back to back when rate is None. Returns (latencies, errors, requests/s achieved)."""
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
-
-        async def post() -> float:
-            nonlocal errors
-            t0 = time.perf_counter()
-            r = await http.post("/api/v1/jobs", json=body)
-            elapsed = time.perf_counter() - t0
-            if r.status_code != 202:
-                errors += 1
-            return elapsed
-
-        await asyncio.gather(*(post() for _ in range(clients)))  # open the connections; not counted
-        interval = clients / rate if rate else 0.0
-        started = time.perf_counter()
-        end = started + seconds
-
-        async def client() -> None:
-            next_at = time.perf_counter() + random.uniform(0, interval)
-            while True:
-                if interval:
-                    await asyncio.sleep(max(0.0, min(next_at, end) - time.perf_counter()))
-                    next_at += interval
-                if time.perf_counter() >= end:
-                    return
-                latencies.append(await post())
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-        took = time.perf_counter() - started
-    return latencies, errors, len(latencies) / took
 
 
 def percentiles(values: list[float]) -> str:
