@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     # body must not stall longer than body_timeout_s between two reads (408, connection closed).
     header_timeout_s: float = Field(default=5.0, gt=0, description="Deadline for a request's headers.")
     body_timeout_s: float = Field(default=15.0, gt=0, description="Longest pause while a request body is read.")
-    keep_alive_s: int = Field(default=5, ge=1, description="Idle time before a keep-alive connection is closed.")
+    keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        description="Idle time before a keep-alive connection is closed (longer than clients keep theirs).",
+    )
 
     webhook_allow_private: bool = False
     webhook_attempts: int = Field(default=4, ge=1, le=20)
