@@ -21,6 +21,7 @@ from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
 from pixmill.jobs.idempotency import fingerprint
+from pixmill.storage.keys import RENDER_CACHE, result_prefix
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
@@ -343,7 +344,7 @@ def expire(ctx: Context) -> int:
     with ctx.session() as s:
         for job in repository.expired(s, now):
             snapshots.forget(ctx, job.id)
-            ctx.storage.delete_prefix(f"results/{job.id}")
+            ctx.storage.delete_prefix(result_prefix(job.id))
             if job.archive_key:
                 ctx.storage.delete_prefix(job.archive_key)
             s.delete(job)
@@ -354,7 +355,7 @@ def expire(ctx: Context) -> int:
             removed += 1
         s.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
         s.commit()
-    removed += ctx.storage.delete_older_than("render-cache", now - timedelta(hours=ctx.settings.retention_hours))
+    removed += ctx.storage.delete_older_than(RENDER_CACHE.name, now - timedelta(hours=ctx.settings.retention_hours))
     if removed:
         log.info("expired old data", extra={"rows": removed})
     return removed

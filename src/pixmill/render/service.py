@@ -20,11 +20,10 @@ from pixmill.imaging.steps import parse_step
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound
-from pixmill.storage.keys import check_key
+from pixmill.storage.keys import render_cache_key
 from pixmill.tokens import tokens_equal
 
 UNSAFE = "unsafe"
-CACHE_PREFIX = "render-cache"
 
 
 def sign_path(secret: bytes, path: str) -> str:
@@ -94,7 +93,7 @@ def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) ->
 
 
 def cached_key(key: str) -> str:
-    return check_key(f"{CACHE_PREFIX}/{key[:2]}/{key}")
+    return render_cache_key(key)
 
 
 def cached(ctx: Context, key: str) -> Rendered | None:

@@ -12,7 +12,7 @@ from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 from pixmill.storage import InvalidKey, ObjectNotFound
-from pixmill.storage.keys import check_key
+from pixmill.storage.keys import HEALTH, check_key, health_probe_key
 from pixmill.storage.signing import sign, verify
 
 _CHUNK = 1024 * 1024
@@ -91,8 +91,8 @@ class LocalStorage:
         return verify(self.secret, key, expires, filename, signature)
 
     def check(self) -> None:
-        probe = "_health/probe"
+        probe = health_probe_key()
         self.put(probe, b"ok", "text/plain")
         if self.get(probe) != b"ok":
             raise OSError("storage read back different bytes")
-        self.delete_prefix("_health")
+        self.delete_prefix(HEALTH.name)

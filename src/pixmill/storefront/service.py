@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderEvent, OrderRender, PaletteVersion
+from pixmill.storage.keys import canvas_preview_key
 from pixmill.storefront import states
 from pixmill.storefront.schemas import OrderEventIn
 
@@ -210,4 +211,4 @@ def pending_renders(ctx: Context) -> list[tuple[str, int]]:
 def preview_key(asset_sha256: str, palette: str, version: int, canvas: dict[str, Any], width: int) -> str:
     """The storage key of a preview, from its content: the same request writes the same file."""
     blob = json.dumps({"a": asset_sha256, "p": [palette, version], "c": canvas, "w": width}, sort_keys=True).encode()
-    return f"canvas-previews/{hashlib.sha256(blob).hexdigest()}.png"
+    return canvas_preview_key(hashlib.sha256(blob).hexdigest())

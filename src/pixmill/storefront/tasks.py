@@ -17,7 +17,7 @@ from pixmill.canvas.preview import render_preview
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderRender
 from pixmill.palettes.service import to_palette
-from pixmill.storage.keys import check_key
+from pixmill.storage.keys import order_file_key
 from pixmill.storefront import states
 
 log = logging.getLogger("pixmill.storefront")
@@ -86,13 +86,13 @@ def render_order(ctx: Context, order_id: str, version: int) -> None:
                 CanvasSettings.model_validate(settings),
                 ctx.settings.limits,
             )
-            prefix = f"orders/{_safe(order_id)}/v{version}/{item_index}"
-            keys = {"plan": f"{prefix}/plan.json", "preview": f"{prefix}/preview.png", "guide": f"{prefix}/guide.pdf"}
-            ctx.storage.put(
-                check_key(keys["plan"]), json.dumps(plan.to_json(), sort_keys=True).encode(), "application/json"
-            )
-            ctx.storage.put(check_key(keys["preview"]), render_preview(plan, PRINT_PREVIEW_WIDTH, "png"), "image/png")
-            ctx.storage.put(check_key(keys["guide"]), render_guide(plan), "application/pdf")
+            keys = {
+                name: order_file_key(order_id, version, item_index, filename)
+                for name, filename in (("plan", "plan.json"), ("preview", "preview.png"), ("guide", "guide.pdf"))
+            }
+            ctx.storage.put(keys["plan"], json.dumps(plan.to_json(), sort_keys=True).encode(), "application/json")
+            ctx.storage.put(keys["preview"], render_preview(plan, PRINT_PREVIEW_WIDTH, "png"), "image/png")
+            ctx.storage.put(keys["guide"], render_guide(plan), "application/pdf")
             values: dict[str, Any] = {
                 "status": "COMPLETED",
                 "plan_key": keys["plan"],
@@ -126,7 +126,3 @@ def _finish_version(ctx: Context, order_id: str, version: int) -> None:
         order.review_note = ("render failed: " + "; ".join(e or "" for e in failed)) if failed else None
         order.updated_at = datetime.now(UTC)
         s.commit()
-
-
-def _safe(order_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-" else "_" for c in order_id)[:100] or "order"
