@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.storage import ObjectNotFound, StorageUnavailable, build_storage
+from pixmill.storage.keys import PREFIXES, Retention
 from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
@@ -103,7 +104,7 @@ def bucket(seaweed: SeaweedS3) -> Iterator[str]:
 
 @pytest.fixture
 def store(seaweed: SeaweedS3, bucket: str) -> S3Storage:
-    storage = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    storage = seaweed.storage(bucket, retention=Retention(hours=30, order_days=90))
     storage.ensure_bucket()
     return storage
 
@@ -223,38 +224,43 @@ def test_an_expired_presigned_url_is_refused(store: S3Storage) -> None:
 
 
 def test_ensure_bucket_creates_the_bucket_with_expiry_rules(seaweed: SeaweedS3, bucket: str) -> None:
-    storage = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    storage = seaweed.storage(bucket, retention=Retention(hours=30, order_days=90))
     with pytest.raises(Exception, match=r"NoSuchBucket|Not Found|404"):
         storage.check()
     assert storage.ensure_bucket() is True  # SeaweedFS supports lifecycle configuration
     storage.check()
     rules = storage.client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     by_prefix = {rule["Filter"]["Prefix"]: rule for rule in rules}
-    assert set(by_prefix) == {"uploads/", "results/", "archives/", "render-cache/"}
     assert all(rule["Status"] == "Enabled" for rule in rules)
     assert {p: r["Expiration"]["Days"] for p, r in by_prefix.items()} == {
         "uploads/": 92,  # 90 days of order retention + 30 h, rounded up to days
         "results/": 2,  # 30 h rounded up
         "archives/": 2,
         "render-cache/": 2,
+        "canvas-previews/": 2,
+        "orders/": 90,  # the order retention
     }
+    # one rule for every prefix of storage.keys whose objects expire by age, none for the health probe
+    assert set(by_prefix) == {p.path for p in PREFIXES if p.lifetime(Retention()) is not None}
 
     # Every worker process runs it too: nothing is written when the rules are already in place.
-    again = seaweed.storage(bucket, retention_hours=30, upload_retention_hours=24 * 90 + 30)
+    again = seaweed.storage(bucket, retention=Retention(hours=30, order_days=90))
     again.client.put_bucket_lifecycle_configuration = None  # would fail if called
     assert again.ensure_bucket() is True
 
     # With other settings: pixmill's rules are replaced, an operator's own rules are kept.
     own = {"ID": "operator-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 3}}
     storage.client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*rules, own]})
-    assert seaweed.storage(bucket, retention_hours=1).ensure_bucket() is True
+    assert seaweed.storage(bucket, retention=Retention(hours=1, order_days=2.5)).ensure_bucket() is True
     after = storage.client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert len(after) == 5
+    assert len(after) == 7
     assert {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in after} == {
-        "uploads/": 1,
+        "uploads/": 3,
         "results/": 1,
         "archives/": 1,
         "render-cache/": 1,
+        "canvas-previews/": 1,
+        "orders/": 3,
         "tmp/": 3,
     }
 
@@ -391,3 +397,26 @@ def test_uploads_while_the_store_is_down_get_503_with_retry_after_and_store_noth
             assert s.scalar(select(func.count()).select_from(Job)) == 0
         assert seaweed.storage(bucket).client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
         assert upload(client, photo[:2])  # the store is back: the same upload is taken
+
+
+def _s3_shop_settings(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> Settings:
+    from tests.storefront.conftest import shop_settings
+
+    s3 = _s3_settings(tmp_path, seaweed, bucket).model_dump(include={"storage", "s3_endpoint_url", "s3_bucket"})
+    return shop_settings(tmp_path, s3_access_key=ACCESS_KEY, s3_secret_key=SECRET_KEY, **s3)
+
+
+def test_order_files_expire_after_the_order_retention_on_s3(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
+    from tests.storefront.conftest import open_shop
+    from tests.storefront.expiry_checks import check_order_files_expire_after_the_order_retention
+
+    with open_shop(_s3_shop_settings(tmp_path, seaweed, bucket)) as client:
+        check_order_files_expire_after_the_order_retention(client)
+
+
+def test_canvas_previews_expire_with_their_links_on_s3(tmp_path: Path, seaweed: SeaweedS3, bucket: str) -> None:
+    from tests.storefront.conftest import open_shop
+    from tests.storefront.expiry_checks import check_canvas_previews_expire_with_their_links
+
+    with open_shop(_s3_shop_settings(tmp_path, seaweed, bucket)) as client:
+        check_canvas_previews_expire_with_their_links(client)

@@ -3,10 +3,11 @@
 Needs the `s3` extra (boto3). Works with AWS S3 and S3-compatible stores (SeaweedFS, MinIO, ...):
 path-style addressing and signature v4 throughout.
 
-Retention: the cleanup task deletes expired objects itself (delete_prefix, delete_older_than); on top of it
-`ensure_bucket` puts lifecycle rules on the bucket as a backstop. S3 lifecycle rules count in whole days from an
-object's creation, so the retention period is rounded up to whole days; objects can outlive their retention by up
-to a day (plus the store's own lifecycle scan delay) when only the lifecycle rules remove them.
+Retention: each domain's expiry sweep deletes its expired objects itself (delete_prefix, delete_older_than); on
+top of it `ensure_bucket` puts one lifecycle rule per prefix of `pixmill.storage.keys.PREFIXES` on the bucket as a
+backstop. S3 lifecycle rules count in whole days from an object's creation, so a lifetime is rounded up to whole
+days; objects can outlive their retention by up to a day (plus the store's own lifecycle scan delay) when only the
+lifecycle rules remove them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 from pixmill.config import Settings
 from pixmill.storage import ObjectNotFound, StorageUnavailable
-from pixmill.storage.keys import check_key
+from pixmill.storage.keys import Retention, check_key, expiring_prefixes, lifecycle_days
 
 try:
     import boto3
@@ -37,7 +38,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 log = logging.getLogger("pixmill.storage.s3")
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # S3's limit for a signature v4 presigned URL
-LIFECYCLE_PREFIXES = ("uploads/", "results/", "archives/", "render-cache/")
 _RULE_ID_PREFIX = "pixmill-expire-"
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _NO_BUCKET = {"404", "NoSuchBucket", "NotFound"}
@@ -94,11 +94,6 @@ def _content_disposition(filename: str) -> str:
     return value
 
 
-def lifecycle_days(hours: float) -> int:
-    """A retention period in hours as S3 lifecycle days: rounded up, at least one."""
-    return max(1, math.ceil(hours / 24))
-
-
 class S3Storage:
     def __init__(
         self,
@@ -108,13 +103,11 @@ class S3Storage:
         region: str = "us-east-1",
         access_key: str | None = None,
         secret_key: str | None = None,
-        retention_hours: float = 24.0,
-        upload_retention_hours: float | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.bucket = bucket
         self.region = region
-        self.retention_hours = retention_hours
-        self.upload_retention_hours = max(retention_hours, upload_retention_hours or 0)
+        self.retention = retention or Retention()
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
@@ -139,10 +132,7 @@ class S3Storage:
             region=settings.s3_region,
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key,
-            retention_hours=settings.retention_hours,
-            # An order keeps its photos (uploads/) for order_retention_days from the order, which comes at most
-            # one retention period after the upload.
-            upload_retention_hours=settings.order_retention_days * 24 + settings.retention_hours,
+            retention=Retention.from_settings(settings),
         )
 
     # -- the Storage protocol ------------------------------------------------------------------------------------
@@ -243,19 +233,16 @@ class S3Storage:
         return self._put_lifecycle()
 
     def lifecycle_rules(self) -> list[dict[str, Any]]:
-        """pixmill's expiry rules: one per prefix, in whole days (S3 lifecycle has no finer unit)."""
-        rules = []
-        for prefix in LIFECYCLE_PREFIXES:
-            hours = self.upload_retention_hours if prefix == "uploads/" else self.retention_hours
-            rules.append(
-                {
-                    "ID": _RULE_ID_PREFIX + prefix.rstrip("/"),
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": prefix},
-                    "Expiration": {"Days": lifecycle_days(hours)},
-                }
-            )
-        return rules
+        """pixmill's expiry rules: one per expiring prefix of storage.keys, in whole days (S3 has no finer unit)."""
+        return [
+            {
+                "ID": _RULE_ID_PREFIX + prefix.name,
+                "Status": "Enabled",
+                "Filter": {"Prefix": prefix.path},
+                "Expiration": {"Days": lifecycle_days(lifetime)},
+            }
+            for prefix, lifetime in expiring_prefixes(self.retention)
+        ]
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
