@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
+from pixmill.config import Settings
 from pixmill.storefront.signing import SIGNATURE_HEADER, sign
 from tests import images
 from tests.conftest import SHARED, make_settings, upload
@@ -19,17 +21,24 @@ STAFF = {"X-API-Key": "staff-key"}
 DMC = SHARED / "data" / "palettes" / "dmc.csv"
 
 
-def shop_settings(tmp_path: Path, **overrides: Any) -> Any:
+def shop_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return make_settings(tmp_path, storefront_secret=SECRET, staff_api_key="staff-key", **overrides)
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(shop_settings(tmp_path))) as client:
+@contextlib.contextmanager
+def open_shop(settings: Settings) -> Iterator[TestClient]:
+    """A client of an app on `settings` with the DMC palette imported."""
+    with TestClient(create_app(settings)) as client:
         r = client.post(
             "/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", DMC.read_bytes())}, headers=STAFF
         )
         assert r.status_code == 201, r.text
+        yield client
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[TestClient]:
+    with open_shop(shop_settings(tmp_path)) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pixmill.assets.expiry import expire_uploads
 from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
@@ -21,7 +22,9 @@ from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
 from pixmill.jobs.idempotency import fingerprint
-from pixmill.storage.keys import RENDER_CACHE, result_prefix
+from pixmill.render.expiry import expire_render_cache
+from pixmill.storage.keys import result_prefix
+from pixmill.storefront.expiry import expire_canvas_previews, expire_order_files
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
@@ -338,8 +341,36 @@ def notify(ctx: Context, job_id: str) -> None:
 
 
 def expire(ctx: Context) -> int:
-    """Delete jobs and assets past their retention, with their files. Returns how many rows went."""
+    """Run every domain's expiry sweep once (the one entry point of the upkeep). Returns how much went.
+
+    Each domain deletes only what it owns, by the prefixes and retentions of storage.keys. One failing sweep
+    does not stop the others; its error is raised once they ran.
+    """
     now = datetime.now(UTC)
+    sweeps: list[Callable[[Context, datetime], int]] = [
+        expire_jobs,
+        expire_uploads,
+        expire_render_cache,
+        expire_canvas_previews,
+        expire_order_files,
+    ]
+    removed = 0
+    failure: Exception | None = None
+    for sweep in sweeps:
+        try:
+            removed += sweep(ctx, now)
+        except Exception as exc:
+            log.exception("expiry sweep failed", extra={"sweep": sweep.__name__})
+            failure = failure or exc
+    if removed:
+        log.info("expired old data", extra={"removed": removed})
+    if failure is not None:
+        raise failure
+    return removed
+
+
+def expire_jobs(ctx: Context, now: datetime) -> int:
+    """Delete jobs past their expiry with their results and archives, and lapsed idempotency keys."""
     removed = 0
     with ctx.session() as s:
         for job in repository.expired(s, now):
@@ -349,13 +380,6 @@ def expire(ctx: Context) -> int:
                 ctx.storage.delete_prefix(job.archive_key)
             s.delete(job)
             removed += 1
-        for asset in s.scalars(select(Asset).where(Asset.expires_at < now)):
-            ctx.storage.delete_prefix(asset.storage_key)
-            s.delete(asset)
-            removed += 1
         s.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
         s.commit()
-    removed += ctx.storage.delete_older_than(RENDER_CACHE.name, now - timedelta(hours=ctx.settings.retention_hours))
-    if removed:
-        log.info("expired old data", extra={"rows": removed})
     return removed
