@@ -62,7 +62,7 @@ photo.load()
 width, height = photo.size
 before = hwm_mb()
 t0 = time.perf_counter()
-out = denoise([ImageValue(photo, "JPEG")], DenoiseParams(), RunContext(models_dir=models, ml_device="cpu"))
+out = denoise([ImageValue(photo, "JPEG")], DenoiseParams(), RunContext(resources=(MLSetup(models, "cpu"),)))
 elapsed = time.perf_counter() - t0
 print(f"{width}x{height} ({width * height / 1e6:.1f} MP): {elapsed:.1f} s, "
       f"{elapsed / (width * height / 1e6):.3f} s/MP, peak RSS {hwm_mb():.0f} MB "

@@ -353,14 +353,14 @@ def ml_packages_line() -> str:
 
 def ml_device_line(setting: str) -> str:
     """Where inference runs for a device setting, and which engine denoise takes there."""
-    from pixmill.imaging.errors import OperationUnavailable
     from pixmill.ml import dncnn
     from pixmill.ml.device import resolve
+    from pixmill.ml.errors import ModelUnavailable
 
     try:
         dncnn.require_torch()
         device = resolve(setting)
-    except OperationUnavailable as exc:
+    except ModelUnavailable as exc:
         return f"{setting}: {exc.message}"
     if dncnn.engine(device) == "compiled":
         how = "compiled Winograd kernel (pixmill.ml._winograd)"
@@ -433,6 +433,7 @@ def process(
     import time
 
     from pixmill import batch
+    from pixmill.canvas.model import Palettes
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.pipeline import Pipeline
 
@@ -451,7 +452,7 @@ def process(
         raise fail(str(exc)) from None
     assert isinstance(pipeline, Pipeline)
     try:
-        palettes = _palettes_for(pipeline.palette_names, palette or [])
+        palettes = _palettes_for(pipeline.names_needed(Palettes), palette or [])
         sources = batch.sources_for(inputs, recursive, out)
     except (batch.BatchRefused, ValueError) as exc:
         raise fail(exc.message if isinstance(exc, batch.BatchRefused) else str(exc)) from None

@@ -7,14 +7,16 @@ import secrets
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pixmill.canvas.model import Palette, Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 from pixmill.ml.device import DeviceSetting
+from pixmill.ml.models import MLSetup
 
 
 class Settings(BaseSettings):
@@ -143,14 +145,12 @@ class Settings(BaseSettings):
             fh.write(secrets.token_hex(32))
         return path.read_bytes().strip()
 
-    def run_context(self, deadline: float | None = None, palettes: Mapping[str, Any] | None = None) -> RunContext:
+    def run_context(self, deadline: float | None = None, palettes: Mapping[str, Palette] | None = None) -> RunContext:
         """What a pipeline run may know of this deployment: limits, deadline, models, palettes."""
         return RunContext(
             limits=self.limits,
             deadline=deadline,
-            models_dir=self.resolved_models_dir,
-            ml_device=self.ml_device,
-            palettes=palettes or {},
+            resources=(MLSetup(self.resolved_models_dir, self.ml_device), Palettes(palettes or {})),
         )
 
     @property

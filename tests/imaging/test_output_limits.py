@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from pixmill.app import create_app
+from pixmill.canvas.model import Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import OutputTooLarge
 from pixmill.imaging.limits import Limits
@@ -115,9 +116,9 @@ def test_a_canvas_preview_over_the_limits_is_refused_before_it_is_drawn() -> Non
     palette = parse_palette_csv(DMC.read_text(encoding="utf-8-sig"), name="dmc")
     steps = [{"id": "pv", "op": "canvas_preview", "params": {"cols": 20, "rows": 16, "preview_width": 200}}]
     pipeline, data = parse_pipeline(steps), images.png(40, 30)
-    (out,) = run_pipeline(pipeline, data, RunContext(palettes={"dmc": palette})).outputs
+    (out,) = run_pipeline(pipeline, data, RunContext(resources=(Palettes({"dmc": palette}),))).outputs
     assert isinstance(out.value, EncodedValue) and (out.value.width, out.value.height) == (200, 160)
-    small = RunContext(limits=Limits(max_pixels=200 * 160 - 1), palettes={"dmc": palette})
+    small = RunContext(limits=Limits(max_pixels=200 * 160 - 1), resources=(Palettes({"dmc": palette}),))
     with pytest.raises(OutputTooLarge, match=r"node 'pv' \(canvas_preview\): the result would be 200x160") as err:
         run_pipeline(pipeline, data, small)
     assert err.value.errors[0]["field"] == "params.preview_width"

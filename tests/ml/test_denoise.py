@@ -19,6 +19,7 @@ from pixmill.imaging.ops.denoise import DenoiseParams, denoise
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue, ImageValue
 from pixmill.ml import dncnn
+from pixmill.ml.models import MLSetup
 from tests import images
 
 
@@ -42,7 +43,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def run_op(image: Image.Image, models_dir: Path, **params: object) -> Image.Image:
-    out = denoise([ImageValue(image, "PNG")], DenoiseParams.model_validate(params), RunContext(models_dir=models_dir))
+    out = denoise(
+        [ImageValue(image, "PNG")], DenoiseParams.model_validate(params), RunContext(resources=(MLSetup(models_dir),))
+    )
     assert isinstance(out, ImageValue)
     return out.image
 
@@ -262,7 +265,9 @@ def test_denoise_runs_in_a_pipeline_on_the_ml_queue(models_dir: Path, colour_cro
     clean = to_8bit(colour_crop)
     noisy = to_8bit(add_noise(colour_crop, 25))
     p = parse_pipeline([{"op": "denoise", "params": {"tile": 64}}, {"op": "convert", "params": {"format": "png"}}])
-    (out,) = run_pipeline(p, images.encode(Image.fromarray(noisy), "PNG"), RunContext(models_dir=models_dir)).outputs
+    (out,) = run_pipeline(
+        p, images.encode(Image.fromarray(noisy), "PNG"), RunContext(resources=(MLSetup(models_dir),))
+    ).outputs
     assert isinstance(out.value, EncodedValue) and out.value.format == "PNG"
     result = np.asarray(Image.open(io.BytesIO(out.value.data)).convert("RGB"))
     assert result.shape == clean.shape

@@ -18,6 +18,8 @@ from pixmill.imaging.ops.denoise import DenoiseParams, denoise
 from pixmill.imaging.values import ImageValue
 from pixmill.ml import dncnn
 from pixmill.ml.device import onnx_providers, resolve
+from pixmill.ml.errors import ModelUnavailable
+from pixmill.ml.models import MLSetup
 from tests import images
 
 GPU = torch.cuda.is_available()
@@ -32,7 +34,7 @@ def test_cuda_without_a_gpu_says_so_and_with_one_is_taken() -> None:
     if GPU:
         assert resolve("cuda") == "cuda"
     else:
-        with pytest.raises(OperationUnavailable, match="PIXMILL_ML_DEVICE is cuda but torch sees no CUDA GPU"):
+        with pytest.raises(ModelUnavailable, match="PIXMILL_ML_DEVICE is cuda but torch sees no CUDA GPU"):
             resolve("cuda")
 
 
@@ -60,13 +62,13 @@ def test_the_torch_engine_runs_on_the_resolved_device(models_dir: Path) -> None:
 
 def test_the_compiled_engine_is_refused_off_the_cpu(models_dir: Path) -> None:
     m = dncnn.load_model(models_dir / "dncnn" / "dncnn_gray_blind.pth")
-    with pytest.raises(OperationUnavailable, match="runs on the CPU"):
+    with pytest.raises(ModelUnavailable, match="runs on the CPU"):
         dncnn.denoise(m, np.zeros((8, 8), np.float32), device="cuda", use="compiled")
 
 
 def test_denoise_on_cuda_runs_there_or_fails_naming_the_setting(models_dir: Path) -> None:
     source = ImageValue(images.quadrants(64, 48), "PNG")
-    ctx = RunContext(models_dir=models_dir, ml_device="cuda")
+    ctx = RunContext(resources=(MLSetup(models_dir, "cuda"),))
     if GPU:
         out = denoise([source], DenoiseParams(), ctx)
         assert isinstance(out, ImageValue) and out.image.size == (64, 48)
@@ -90,7 +92,9 @@ def test_pixmill_models_lists_the_files_and_where_inference_runs(models_dir: Pat
 def test_a_colour_image_denoised_through_the_operation_is_the_engine_s_result(models_dir: Path) -> None:
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
-    out = denoise([ImageValue(Image.fromarray(pixels), "PNG")], DenoiseParams(), RunContext(models_dir=models_dir))
+    out = denoise(
+        [ImageValue(Image.fromarray(pixels), "PNG")], DenoiseParams(), RunContext(resources=(MLSetup(models_dir),))
+    )
     assert isinstance(out, ImageValue)
     m = dncnn.load_model(models_dir / "dncnn" / "dncnn_color_blind.pth")
     direct = dncnn.denoise(m, pixels / np.float32(255), device=resolve("auto"))

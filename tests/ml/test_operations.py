@@ -13,6 +13,7 @@ from pixmill.imaging.catalogue import RunContext, get_operation
 from pixmill.imaging.errors import InvalidPipeline, OperationUnavailable
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue, ImageValue, Value
+from pixmill.ml.models import MLSetup
 from tests import images
 from tests.ml.photos import MODELS, PHOTOS, landscape, photo
 
@@ -24,7 +25,7 @@ def models_dir() -> Path:
 
 @pytest.fixture
 def ctx(models_dir: Path) -> RunContext:
-    return RunContext(models_dir=models_dir)
+    return RunContext(resources=(MLSetup(models_dir),))
 
 
 def run_op(name: str, im: Image.Image, ctx: RunContext, **params: Any) -> Value:
@@ -69,7 +70,7 @@ def inside(box: list[int], window: tuple[int, int, int, int]) -> bool:
 def test_detect_through_a_pipeline_reports_faces_as_json(models_dir: Path) -> None:
     im = photo("face_05.png", 200)
     p = parse_pipeline([{"op": "detect", "params": {"kind": "faces"}}])
-    (out,) = run_pipeline(p, images.encode(im, "PNG"), RunContext(models_dir=models_dir)).outputs
+    (out,) = run_pipeline(p, images.encode(im, "PNG"), RunContext(resources=(MLSetup(models_dir),))).outputs
     assert isinstance(out.value, DataValue)
     data = out.value.data
     assert (data["width"], data["height"]) == im.size
@@ -124,13 +125,13 @@ def test_annotate_through_a_pipeline_draws_boxes_deterministically(models_dir: P
     im = photo("face_07.png", 200)
     p = parse_pipeline([{"op": "annotate", "params": {"kind": "all", "min_score": 0.4}}])
     data = images.encode(im, "PNG")
-    (first,) = run_pipeline(p, data, RunContext(models_dir=models_dir)).outputs
-    (second,) = run_pipeline(p, data, RunContext(models_dir=models_dir)).outputs
+    (first,) = run_pipeline(p, data, RunContext(resources=(MLSetup(models_dir),))).outputs
+    (second,) = run_pipeline(p, data, RunContext(resources=(MLSetup(models_dir),))).outputs
     assert isinstance(first.value, EncodedValue) and isinstance(second.value, EncodedValue)
     assert first.value.data == second.value.data
     out = images.decode(first.value.data).convert("RGB")
     assert out.size == im.size
-    x, y, w, h = face_boxes(im, RunContext(models_dir=models_dir))[0]
+    x, y, w, h = face_boxes(im, RunContext(resources=(MLSetup(models_dir),)))[0]
     assert out.getpixel((x + w // 2, y + h - 1)) == (255, 56, 56)  # the face box's bottom edge, in face colour
     assert out.getpixel((x + w // 2, y + h // 2)) == im.getpixel((x + w // 2, y + h // 2))  # inside: untouched
 
@@ -253,7 +254,7 @@ def test_a_faces_crop_through_a_pipeline(models_dir: Path) -> None:
             {"op": "convert", "params": {"format": "png"}},
         ]
     )
-    (out,) = run_pipeline(p, images.encode(src, "PNG"), RunContext(models_dir=models_dir)).outputs
+    (out,) = run_pipeline(p, images.encode(src, "PNG"), RunContext(resources=(MLSetup(models_dir),))).outputs
     assert isinstance(out.value, EncodedValue)
     cropped = images.decode(out.value.data).convert("RGB")
     assert offset_of(cropped, src)[0] == src.width - cropped.width  # the right end, where the photo is
@@ -297,7 +298,7 @@ def test_a_missing_model_is_named(op: str, params: dict[str, Any], missing: str,
     convert = [] if op == "detect" else [{"op": "convert", "params": {"format": "png"}}]
     p = parse_pipeline([{"op": op, "params": params}, *convert])
     with pytest.raises(OperationUnavailable, match=missing):
-        run_pipeline(p, images.png(60, 40), RunContext(models_dir=tmp_path))
+        run_pipeline(p, images.png(60, 40), RunContext(resources=(MLSetup(tmp_path),)))
 
 
 def test_without_a_models_directory_the_message_says_how_to_set_it() -> None:

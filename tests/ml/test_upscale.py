@@ -17,6 +17,7 @@ from pixmill.imaging.ops.upscale import SOFTWARE_TAG
 from pixmill.imaging.pipeline import RunResult, parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue
 from pixmill.ml import superres
+from pixmill.ml.models import MLSetup
 from tests import images
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -44,7 +45,7 @@ def _low_res(hr: Image.Image, scale: int) -> Image.Image:
 
 def _run(source: Image.Image, params: dict, models_dir: Path | None, limits: Limits | None = None) -> RunResult:
     pipeline = parse_pipeline([{"op": "upscale", "params": params}, {"op": "convert", "params": {"format": "png"}}])
-    ctx = RunContext(limits=limits or Limits(), models_dir=models_dir)
+    ctx = RunContext(limits=limits or Limits(), resources=(MLSetup(models_dir),))
     return run_pipeline(pipeline, images.encode(source, "PNG"), ctx)
 
 
@@ -181,7 +182,7 @@ def test_animations_keep_every_frame(models_dir: Path) -> None:
     frames = [images.quadrants(24, 16), images.quadrants(24, 16).transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     data = images.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     pipeline = parse_pipeline([{"op": "upscale", "params": {"model": "espcn"}}])
-    (out,) = run_pipeline(pipeline, data, RunContext(models_dir=models_dir)).outputs
+    (out,) = run_pipeline(pipeline, data, RunContext(resources=(MLSetup(models_dir),))).outputs
     assert isinstance(out.value, EncodedValue)
     im = images.decode(out.value.data)
     assert im.size == (48, 32) and getattr(im, "n_frames", 1) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,13 @@ class Palette:
     def rgb_array(self) -> np.ndarray:
         """(n, 3) uint8."""
         return np.array([c.rgb for c in self.colors], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Palettes:
+    """Stored palettes by name, loaded by the caller for the names a pipeline needs (the core reads no database)."""
+
+    by_name: Mapping[str, Palette] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -24,23 +23,30 @@ class Params(BaseModel):
 
 
 P = TypeVar("P", bound=Params)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """What an operation may know about the run: the limits and the deadline."""
+    """What an operation may know about the run: the limits, the deadline and the deployment's resources."""
 
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None  # time.monotonic() value
-    models_dir: Path | None = None  # where ML operations find their model files
-    ml_device: str = "auto"  # auto | cpu | cuda: where ML inference runs (pixmill.ml.device)
-    # Data a deployment stores (drill palettes by name), supplied by the caller for the names the
-    # pipeline asks for (Pipeline.palette_names): the core never reads a database.
-    palettes: Mapping[str, Any] = field(default_factory=dict)
+    # What the deployment supplies to the operations that need it, one value per type (where model files
+    # are, the stored palettes a pipeline names …). The kernel knows none of these types: an operation
+    # asks for the type it defines or imports, so the kernel never depends on ml, canvas or a database.
+    resources: tuple[object, ...] = ()
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise DeadlineExceeded("the pipeline ran past its deadline")
+
+    def resource(self, kind: type[R]) -> R:
+        """The caller's resource of type `kind`, or `kind()` (its defaults) when the caller supplied none."""
+        for value in self.resources:
+            if isinstance(value, kind):
+                return value
+        return kind()
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,9 @@ class Operation(Generic[P]):
     # shrink on load. None means "the full image".
     needs_size: Callable[[P, int, int], tuple[int, int] | None] | None = None
     queue: Literal["standard", "ml"] = "standard"
-    # The palettes (by name) a node needs from the caller, when it needs any.
-    palettes_of: Callable[[P], list[str]] | None = None
+    # The named resources a node needs from the caller, by resource type ({Palettes: ["dmc"]}): the caller
+    # loads them (Pipeline.names_needed) and supplies them in RunContext.resources.
+    needs: Callable[[P], Mapping[type, list[str]]] | None = None
     # When the queue depends on the parameters (crop with gravity "faces" runs a model): params -> queue.
     queue_of: Callable[[P], Literal["standard", "ml"]] | None = None
     # How many inputs a node takes, at least and at most (watermark: the image, and an overlay or not).

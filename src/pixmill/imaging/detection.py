@@ -14,9 +14,10 @@ from pydantic import Field, field_validator, model_validator
 
 from pixmill.imaging.catalogue import Params, RunContext
 from pixmill.imaging.encode import flatten
+from pixmill.imaging.inference import uses_ml
 from pixmill.ml.detections import Detection, sort_key, union
 from pixmill.ml.faces import detect_faces
-from pixmill.ml.models import require
+from pixmill.ml.models import MLSetup, require
 from pixmill.ml.objects import COCO_CLASSES, detect_objects
 
 DetectKind = Literal["faces", "objects", "all"]
@@ -70,6 +71,7 @@ def rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(flatten(image).convert("RGB"))
 
 
+@uses_ml
 def find(
     image: Image.Image,
     ctx: RunContext,
@@ -80,8 +82,9 @@ def find(
     """What the models find in `image`, best first; a model is only run when its labels are wanted."""
     faces = kind in ("faces", "all") and (classes is None or "face" in classes)
     objects = kind in ("objects", "all") and (classes is None or any(c != "face" for c in classes))
-    face_model = require(ctx.models_dir, "yunet") if faces else None
-    object_model = require(ctx.models_dir, "yolox_nano") if objects else None
+    ml = ctx.resource(MLSetup)
+    face_model = require(ml.models_dir, "yunet") if faces else None
+    object_model = require(ml.models_dir, "yolox_nano") if objects else None
     rgb = rgb_array(image)
     found: list[Detection] = []
     if face_model is not None:
@@ -90,7 +93,7 @@ def find(
     if object_model is not None:
         ctx.check_deadline()
         wanted = None if classes is None else [c for c in classes if c != "face"]
-        found += detect_objects(rgb, object_model, min_score, wanted, device=ctx.ml_device)
+        found += detect_objects(rgb, object_model, min_score, wanted, device=ml.device)
     return sorted(found, key=sort_key)
 
 

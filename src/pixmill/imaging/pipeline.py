@@ -94,10 +94,9 @@ class Pipeline:
         """The queues this pipeline's nodes need (`ml` when any node runs a model)."""
         return {n.op.queue_of(n.params) if n.op.queue_of else n.op.queue for n in self.nodes}
 
-    @property
-    def palette_names(self) -> list[str]:
-        """Names of the stored palettes the pipeline's nodes need, in order."""
-        names = [name for n in self.nodes if n.op.palettes_of for name in n.op.palettes_of(n.params)]
+    def names_needed(self, kind: type) -> list[str]:
+        """Names of the `kind` resources the pipeline's nodes need from the caller, in order (once each)."""
+        names = [name for n in self.nodes if n.op.needs for name in n.op.needs(n.params).get(kind, [])]
         return list(dict.fromkeys(names))
 
     @property

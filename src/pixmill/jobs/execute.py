@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pixmill.canvas.model import Palettes
 from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
@@ -85,7 +86,7 @@ def _process(
     log.info("job started", extra={"inputs": len(assets)})
     try:
         pipeline = parse_pipeline(spec)
-        palettes = resolve_palettes(ctx, pipeline.palette_names)
+        palettes = resolve_palettes(ctx, pipeline.names_needed(Palettes))
         run_ctx = ctx.settings.run_context(deadline=started + ctx.settings.job_timeout_s, palettes=palettes)
         outputs: list[JobOutput] = []
         steps: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pixmill.imaging.errors import OperationUnavailable
+from pixmill.ml.errors import ModelUnavailable
 
 DeviceSetting = Literal["auto", "cpu", "cuda"]
 Device = Literal["cpu", "cuda"]
@@ -34,7 +34,7 @@ def resolve(setting: str) -> Device:
         return "cpu"
     if setting == "cuda":
         if not cuda_available():
-            raise OperationUnavailable(
+            raise ModelUnavailable(
                 "PIXMILL_ML_DEVICE is cuda but torch sees no CUDA GPU here: install a CUDA build of torch "
                 "on a machine with a GPU, or set PIXMILL_ML_DEVICE to auto or cpu"
             )

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from pixmill.imaging.errors import OperationUnavailable
 from pixmill.ml.device import Device
+from pixmill.ml.errors import ModelUnavailable
 
 if TYPE_CHECKING:
     import torch
@@ -69,11 +69,11 @@ Engine = Literal["compiled", "torch"]
 
 
 def require_torch() -> None:
-    """Raise OperationUnavailable when torch (the `ml` extra) is not installed."""
+    """Raise ModelUnavailable when torch (the `ml` extra) is not installed."""
     try:
         import torch  # noqa: F401
     except ImportError as exc:
-        raise OperationUnavailable(ML_EXTRA_MESSAGE) from exc
+        raise ModelUnavailable(ML_EXTRA_MESSAGE) from exc
 
 
 def compiled_kernel() -> ModuleType | None:
@@ -329,7 +329,7 @@ def denoise(
         raise ValueError("tile must be at least 1 px")
     chosen = use or engine(device)
     if chosen == "compiled" and (device != "cpu" or compiled_kernel() is None):
-        raise OperationUnavailable("the compiled DnCNN engine runs on the CPU and needs pixmill's C extension")
+        raise ModelUnavailable("the compiled DnCNN engine runs on the CPU and needs pixmill's C extension")
     h, w, _ = pixels.shape
     out = np.empty_like(pixels)
     if chosen == "compiled":

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from pixmill.imaging.errors import OperationUnavailable
 from pixmill.ml.detections import Detection, clip_box, sort_key
+from pixmill.ml.errors import ModelUnavailable
 
 # The longest side images are shrunk to for detection (YuNet's published model is 640 x 640).
 DETECT_SIDE = 640
@@ -31,13 +31,11 @@ _lock = threading.Lock()
 
 
 def import_cv2() -> Any:
-    """The cv2 module, or OperationUnavailable when OpenCV is not installed."""
+    """The cv2 module, or ModelUnavailable when OpenCV is not installed."""
     try:
         return importlib.import_module("cv2")
     except ImportError:
-        raise OperationUnavailable(
-            "face detection needs OpenCV, part of the ml extra: pip install 'pixmill[ml]'"
-        ) from None
+        raise ModelUnavailable("face detection needs OpenCV, part of the ml extra: pip install 'pixmill[ml]'") from None
 
 
 def detection_size(width: int, height: int, side: int = DETECT_SIDE) -> tuple[int, int]:

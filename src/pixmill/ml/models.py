@@ -6,10 +6,19 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixmill.imaging.errors import OperationUnavailable
+from pixmill.ml.device import DeviceSetting
+from pixmill.ml.errors import ModelUnavailable
 from pixmill.ml.manifest import MANIFEST, ModelFile
 
 _verified: dict[tuple[str, int, int], bool] = {}
+
+
+@dataclass(frozen=True)
+class MLSetup:
+    """Where the deployment keeps model files and where inference runs: the resource ML operations read."""
+
+    models_dir: Path | None = None
+    device: DeviceSetting = "auto"
 
 
 @dataclass(frozen=True)
@@ -46,17 +55,17 @@ def status(models_dir: Path | None, name: str) -> ModelStatus:
 
 
 def require(models_dir: Path | None, name: str) -> Path:
-    """The checked path of model `name`; raises OperationUnavailable saying which file to put where."""
+    """The checked path of model `name`; raises ModelUnavailable saying which file to put where."""
     st = status(models_dir, name)
     if st.state == "installed":
         assert st.path is not None
         return st.path
     where = f"{models_dir}/{st.model.path}" if models_dir else f"<PIXMILL_MODELS_DIR>/{st.model.path}"
     if st.state == "corrupt":
-        raise OperationUnavailable(
+        raise ModelUnavailable(
             f"model file {where} does not match its sha256 ({st.model.sha256[:12]}…); reinstall {st.model.description}"
         )
-    raise OperationUnavailable(
+    raise ModelUnavailable(
         f"model {name!r} is not installed: put {st.model.path} ({st.model.description}) at {where} "
         "(set PIXMILL_MODELS_DIR to the models directory)"
     )

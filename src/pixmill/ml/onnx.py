@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pixmill.imaging.errors import OperationUnavailable
 from pixmill.ml.device import onnx_providers
+from pixmill.ml.errors import ModelUnavailable
 
 # Threads one inference may use: a few, never more than the machine has.
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -20,18 +20,18 @@ _lock = threading.Lock()
 
 
 def onnxruntime(purpose: str) -> Any:
-    """The onnxruntime module, or OperationUnavailable saying that `purpose` needs the ml extra."""
+    """The onnxruntime module, or ModelUnavailable saying that `purpose` needs the ml extra."""
     try:
         return importlib.import_module("onnxruntime")
     except ImportError:
-        raise OperationUnavailable(
+        raise ModelUnavailable(
             f"{purpose} needs onnxruntime, part of the ml extra: pip install 'pixmill[ml]'"
         ) from None
 
 
 def session(model: Path, device: str = "cpu", *, purpose: str = "this operation") -> Any:
     """The process's one inference session for `model` on the device setting `device` (auto, cpu or cuda; an
-    InferenceSession runs safely from several threads). A file onnxruntime cannot load is OperationUnavailable."""
+    InferenceSession runs safely from several threads). A file onnxruntime cannot load is ModelUnavailable."""
     with _lock:
         ort = onnxruntime(purpose)
         providers = tuple(onnx_providers(device, ort.get_available_providers()))
@@ -45,5 +45,5 @@ def session(model: Path, device: str = "cpu", *, purpose: str = "this operation"
             try:
                 _sessions[key] = ort.InferenceSession(key[0], sess_options=options, providers=list(providers))
             except Exception as exc:  # onnxruntime raises its own types (InvalidProtobuf, Fail, NoSuchFile …)
-                raise OperationUnavailable(f"the model {model} cannot be loaded by onnxruntime: {exc}") from None
+                raise ModelUnavailable(f"the model {model} cannot be loaded by onnxruntime: {exc}") from None
         return _sessions[key]

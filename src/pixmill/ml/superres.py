@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from pixmill.imaging.errors import OperationUnavailable
 from pixmill.ml import onnx
+from pixmill.ml.errors import ModelUnavailable
 
 Algorithm = Literal["fsrcnn", "espcn"]
 ALGORITHMS: tuple[Algorithm, ...] = ("fsrcnn", "espcn")
@@ -35,7 +35,7 @@ def _cv2() -> ModuleType:
     try:
         import cv2
     except ImportError:
-        raise OperationUnavailable(f"{PURPOSE} needs OpenCV, part of the ml extra: pip install 'pixmill[ml]'") from None
+        raise ModelUnavailable(f"{PURPOSE} needs OpenCV, part of the ml extra: pip install 'pixmill[ml]'") from None
     return cv2
 
 
@@ -44,7 +44,7 @@ def unavailable() -> str | None:
     try:
         _cv2()
         onnx.onnxruntime(PURPOSE)
-    except OperationUnavailable as exc:
+    except ModelUnavailable as exc:
         return exc.message
     return None
 

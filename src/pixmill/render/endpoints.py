@@ -13,6 +13,7 @@ from pixmill.api.deps import BaseUrl, Ctx
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
+from pixmill.canvas.model import Palettes
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
 from pixmill.workers import WorkerPool
@@ -49,7 +50,7 @@ async def render(
     asset = await run_in_threadpool(get_asset, ctx, req.asset_id)
     if asset is None:
         raise Problem(404, "Asset not found", f"no asset has the id {req.asset_id!r}")
-    palettes = await run_in_threadpool(resolve_palettes, ctx, req.pipeline.palette_names)
+    palettes = await run_in_threadpool(resolve_palettes, ctx, req.pipeline.names_needed(Palettes))
     key = service.cache_key(asset.sha256, req.pipeline, {name: p.version for name, p in palettes.items()})
     etag = f'"{key[:40]}"'
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={ctx.settings.render_cache_max_age_s}"}

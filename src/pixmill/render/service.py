@@ -13,6 +13,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from pixmill.canvas.model import Palettes
 from pixmill.context import Context
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
@@ -73,7 +74,7 @@ class Rendered:
 def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) -> Rendered:
     """Run the pipeline on a stored image and cache the result under `key` (runs in a worker process)."""
     pipeline = parse_pipeline(spec)
-    run_ctx = ctx.settings.run_context(palettes=resolve_palettes(ctx, pipeline.palette_names))
+    run_ctx = ctx.settings.run_context(palettes=resolve_palettes(ctx, pipeline.names_needed(Palettes)))
     result = run_pipeline(pipeline, ctx.storage.get(storage_key), run_ctx)
     outputs = result.outputs
     if len(outputs) != 1:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from pixmill.canvas.grid import CanvasSettings, needed_size, sample_image
+from pixmill.canvas.model import Palettes
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.limits import check_output_size
@@ -31,7 +32,7 @@ def canvas_preview(inputs: list[Value], p: CanvasPreviewParams, ctx: RunContext)
 
     (src,) = inputs
     assert isinstance(src, ImageValue)
-    palette = ctx.palettes.get(p.palette)
+    palette = ctx.resource(Palettes).by_name.get(p.palette)
     if palette is None:
         raise InvalidPipeline(
             f"palette {p.palette!r} is not stored", [{"node": None, "field": "params.palette", "message": "unknown"}]
@@ -60,6 +61,6 @@ register(
         produces="encoded",
         needs_size=_needs_size,
         per_frame=False,
-        palettes_of=lambda p: [p.palette],
+        needs=lambda p: {Palettes: [p.palette]},
     )
 )

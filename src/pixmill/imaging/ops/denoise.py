@@ -23,10 +23,11 @@ from pydantic import Field
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.channels import join_alpha, split_alpha
 from pixmill.imaging.errors import InvalidPipeline
+from pixmill.imaging.inference import uses_ml
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import dncnn
 from pixmill.ml.device import resolve
-from pixmill.ml.models import require
+from pixmill.ml.models import MLSetup, require
 
 ModelName = Literal["auto", "color_blind", "gray_blind", "dncnn_15", "dncnn_25", "dncnn_50"]
 
@@ -70,7 +71,7 @@ def model_for(p: DenoiseParams, grey: bool) -> str:
 
 def denoise_pixels(model: dncnn.DnCNN, pixels: np.ndarray, tile: int | None, ctx: RunContext) -> np.ndarray:
     """Denoised float pixels, [h, w] (grey) or [h, w, 3] (colour); a grayscale model does colour channel by channel."""
-    device = resolve(ctx.ml_device)
+    device = resolve(ctx.resource(MLSetup).device)
     if pixels.ndim == 3 and model.channels == 1:
         channels = [
             dncnn.denoise(model, pixels[:, :, c], tile, ctx.check_deadline, device) for c in range(pixels.shape[2])
@@ -87,6 +88,7 @@ def to_8bit(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.uint8)
 
 
+@uses_ml
 def denoise(inputs: list[Value], p: DenoiseParams, ctx: RunContext) -> Value:
     src = inputs[0]
     assert isinstance(src, ImageValue)
@@ -94,7 +96,7 @@ def denoise(inputs: list[Value], p: DenoiseParams, ctx: RunContext) -> Value:
         return src
     colour, alpha = split_alpha(src.image)
     dncnn.require_torch()
-    model = dncnn.load_model(require(ctx.models_dir, model_for(p, colour.mode == "L")))
+    model = dncnn.load_model(require(ctx.resource(MLSetup).models_dir, model_for(p, colour.mode == "L")))
     pixels = np.asarray(colour, dtype=np.float32) / np.float32(255)
     out = denoise_pixels(model, pixels, p.tile, ctx)
     if p.strength < 1:

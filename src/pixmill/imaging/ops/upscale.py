@@ -24,10 +24,11 @@ from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import OperationUnavailable
+from pixmill.imaging.inference import uses_ml
 from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import superres
-from pixmill.ml.models import require, status
+from pixmill.ml.models import MLSetup, require, status
 
 log = logging.getLogger("pixmill.ml")
 
@@ -98,17 +99,23 @@ def _enlarge(im: Image.Image, plan: _Plan, scale: int, ctx: RunContext) -> Image
         return im.resize(size, Image.Resampling.BICUBIC)
     assert plan.model_path is not None
     pixels = superres.upsample(
-        np.asarray(im), plan.method, scale, plan.model_path, between=ctx.check_deadline, device=ctx.ml_device
+        np.asarray(im),
+        plan.method,
+        scale,
+        plan.model_path,
+        between=ctx.check_deadline,
+        device=ctx.resource(MLSetup).device,
     )
     return Image.fromarray(pixels)
 
 
+@uses_ml
 def upscale(inputs: list[Value], p: UpscaleParams, ctx: RunContext) -> Value:
     (src,) = inputs
     assert isinstance(src, ImageValue)
     frames = src.frames if src.animated and src.frames is not None else [src.image]
     check_output_size((src.image.width * p.scale, src.image.height * p.scale), ctx.limits, "params.scale", len(frames))
-    plan = _plan(p, ctx.models_dir)
+    plan = _plan(p, ctx.resource(MLSetup).models_dir)
     out: list[Image.Image] = []
     for frame in frames:
         ctx.check_deadline()
