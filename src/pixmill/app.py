@@ -22,11 +22,11 @@ from pixmill.compat.endpoints import router as compat_router
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.db.session import upgrade
+from pixmill.expiry import expire
 from pixmill.files.endpoints import router as files_router
 from pixmill.health.endpoints import router as health_router
 from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.jobs.runner import build_runner
-from pixmill.jobs.service import expire
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router

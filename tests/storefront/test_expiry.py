@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from pixmill.assets.expiry import expire_uploads
-from pixmill.jobs.service import expire
+from pixmill.expiry import expire
 from pixmill.storage.keys import upload_key
 from tests.conftest import upload
 from tests.images import jpeg
@@ -48,7 +48,7 @@ def test_an_orders_photo_outlives_the_retention_of_uploads(shop: TestClient) -> 
 
 
 def test_the_upkeep_entry_point_runs_every_domains_expiry(tmp_path: Path) -> None:
-    """jobs.service.expire, which the upkeep calls, sweeps orders' files and canvas previews too."""
+    """pixmill.expiry.expire, which the upkeep calls, sweeps orders' files and canvas previews too."""
     settings = shop_settings(tmp_path, retention_hours=2 / 3600, order_retention_days=3 / 86400)
     with open_shop(settings) as client:
         ctx = context(client)

@@ -322,7 +322,7 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name=EXPIRE, shared=False)
     def expire_data() -> int:
-        from pixmill.jobs.service import expire
+        from pixmill.expiry import expire
 
         return expire(worker_context(settings))
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from pixmill.assets.expiry import expire_uploads
 from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
@@ -22,9 +21,7 @@ from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
 from pixmill.jobs.idempotency import fingerprint
-from pixmill.render.expiry import expire_render_cache
 from pixmill.storage.keys import result_prefix
-from pixmill.storefront.expiry import expire_canvas_previews, expire_order_files
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
@@ -338,35 +335,6 @@ def notify(ctx: Context, job_id: str) -> None:
         status, webhook_status = job.status, job.webhook_status
     snapshots.forget(ctx, job_id)
     emit(ctx.events, job_id, "webhook", status, webhook=webhook_status)
-
-
-def expire(ctx: Context) -> int:
-    """Run every domain's expiry sweep once (the one entry point of the upkeep). Returns how much went.
-
-    Each domain deletes only what it owns, by the prefixes and retentions of storage.keys. One failing sweep
-    does not stop the others; its error is raised once they ran.
-    """
-    now = datetime.now(UTC)
-    sweeps: list[Callable[[Context, datetime], int]] = [
-        expire_jobs,
-        expire_uploads,
-        expire_render_cache,
-        expire_canvas_previews,
-        expire_order_files,
-    ]
-    removed = 0
-    failure: Exception | None = None
-    for sweep in sweeps:
-        try:
-            removed += sweep(ctx, now)
-        except Exception as exc:
-            log.exception("expiry sweep failed", extra={"sweep": sweep.__name__})
-            failure = failure or exc
-    if removed:
-        log.info("expired old data", extra={"removed": removed})
-    if failure is not None:
-        raise failure
-    return removed
 
 
 def expire_jobs(ctx: Context, now: datetime) -> int:
