@@ -25,7 +25,6 @@ from pixmill.db.session import upgrade
 from pixmill.files.endpoints import router as files_router
 from pixmill.health.endpoints import router as health_router
 from pixmill.jobs.endpoints import router as jobs_router
-from pixmill.jobs.runner import build_runner
 from pixmill.jobs.service import expire
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router
@@ -33,6 +32,7 @@ from pixmill.render.endpoints import router as render_router
 from pixmill.storefront.endpoints import router as storefront_router
 from pixmill.storefront.service import pending_renders
 from pixmill.storefront.tasks import render_order
+from pixmill.worker.runner import build_runner
 from pixmill.workers import WorkerPool, stop_pools
 
 log = logging.getLogger("pixmill")

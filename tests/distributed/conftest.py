@@ -20,7 +20,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import work_queue
+from pixmill.worker.celery_app import work_queue
 from tests.conftest import make_settings
 from tests.distributed.servers import PrivateRabbit, PrivateSeaweed
 

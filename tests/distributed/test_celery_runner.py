@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from pixmill.app import create_app
 from pixmill.cli import app as cli
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import dead_queue, jobs_exchange
+from pixmill.worker.celery_app import dead_queue, jobs_exchange
 from tests import images
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.distributed.conftest import log_records, worker_env

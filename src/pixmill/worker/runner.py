@@ -101,7 +101,7 @@ class InProcessRunner:
 def build_runner(ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> JobRunner:
     """The runner the settings choose (with celery, the pools serve only renders and previews)."""
     if ctx.settings.runner == "celery":
-        from pixmill.jobs.celery_runner import CeleryRunner
+        from pixmill.worker.celery_runner import CeleryRunner
 
         return CeleryRunner(ctx)
     return InProcessRunner(ctx, pool, ml_pool)

@@ -6,8 +6,8 @@ import logging
 import threading
 
 from pixmill.context import Context
-from pixmill.jobs.celery_app import QUEUES, declare_topology, make_celery, run_job_task
-from pixmill.jobs.runner import RunnerUnavailable
+from pixmill.worker.celery_app import QUEUES, declare_topology, make_celery, run_job_task
+from pixmill.worker.runner import RunnerUnavailable
 
 log = logging.getLogger("pixmill.runner")
 

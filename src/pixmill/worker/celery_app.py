@@ -271,7 +271,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3.0,
-        worker_consumer="pixmill.jobs.celery_app:DeadLetteringConsumer",
+        worker_consumer="pixmill.worker.celery_app:DeadLetteringConsumer",
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         # `pixmill beat`: expiry every cleanup interval; a message no worker took within the interval is dropped
