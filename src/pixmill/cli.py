@@ -100,7 +100,8 @@ def worker(
     from kombu import Connection
 
     from pixmill.db.session import make_engine, upgrade
-    from pixmill.worker.celery_app import QUEUES, declare_topology, make_celery, warm_worker_context
+    from pixmill.worker.celery_app import declare_topology, make_celery, warm_worker_context
+    from pixmill.worker.registry import QUEUES
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if not names or any(q not in QUEUES for q in names):
@@ -212,7 +213,7 @@ def dlq_requeue(
 ) -> None:
     """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
     from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
-    from pixmill.worker.celery_app import RUN_JOB
+    from pixmill.worker.registry import RUN_JOB
 
     ctx: Any = None
     reopened = 0

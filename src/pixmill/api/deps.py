@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
 from pixmill.tokens import tokens_equal
-from pixmill.worker.runner import JobRunner
+from pixmill.worker.port import JobRunner
 
 
 def _ctx(request: Request) -> Context:

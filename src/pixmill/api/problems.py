@@ -20,7 +20,7 @@ from pixmill.palettes.service import PaletteNotFound
 from pixmill.storage import StorageUnavailable
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
-from pixmill.worker.runner import RunnerUnavailable
+from pixmill.worker.port import RunnerUnavailable
 from pixmill.workers import PoolStopped, WorkerDied
 
 log = logging.getLogger("pixmill.api")

@@ -1,53 +1,43 @@
-"""The job-runner port and its embedded adapter, which runs jobs on the shared worker pool."""
+"""The embedded runner, which runs background work on the API process's pools, and the choice of runner.
+
+The port is in `worker.port`; the Celery runner in `worker.celery_runner`, imported only when chosen.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import Any
 
 from pixmill.context import Context
 from pixmill.jobs import repository
-from pixmill.jobs.execute import execute_job, fail_job, release_interrupted
-from pixmill.jobs.service import discard_job, notify, queue_for
-from pixmill.workers import PoolStopped, WorkerDied, WorkerPool, stop_pools
+from pixmill.jobs.execute import fail_job, release_interrupted
+from pixmill.jobs.service import notify, queue_for
+from pixmill.worker import registry
+from pixmill.worker.pools import LocalPools
+from pixmill.worker.port import JobRunner, Runner, RunnerUnavailable
+from pixmill.workers import PoolStopped, WorkerDied
+
+__all__ = ["InProcessRunner", "JobRunner", "Runner", "RunnerUnavailable", "build_runner"]
 
 log = logging.getLogger("pixmill.runner")
 
 
-class RunnerUnavailable(RuntimeError):
-    """The runner cannot take jobs now (the broker is unreachable, say); the API answers 503."""
-
-
-class JobRunner(Protocol):
-    def start(self) -> None:
-        """Begin serving and pick up every job left unfinished."""
-
-    def submit(self, job_id: str, queue: str = "standard") -> None:
-        """Queue a PENDING job on `queue` (standard, or ml for jobs with model inference).
-
-        Raises RunnerUnavailable when the job could not be queued."""
-
-    def check(self) -> None:
-        """Raise if jobs cannot run now."""
-
-    def stop(self) -> None: ...
-
-
 class InProcessRunner:
-    """Jobs run on the API process's worker pools: standard work on one, model inference on its own
-    smaller pool so it never starves standard work. Webhook deliveries, which wait on the network,
-    run on a few threads of the API process."""
+    """Tasks run on the API process's worker pools: standard work on one, model inference on its own smaller pool
+    so it never starves standard work. Webhook deliveries, which wait on the network, run on a few threads of the
+    API process."""
 
-    def __init__(self, ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> None:
+    def __init__(self, ctx: Context, pools: LocalPools) -> None:
         self.ctx = ctx
-        self.pools = {"standard": pool, "ml": ml_pool}
+        self.local = pools
+        self.pools = pools.pools
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixmill-webhook")
 
     def start(self) -> None:
-        for pool in self.pools.values():
-            pool.start()
+        self.local.start()
         with self.ctx.session() as s:
             active = repository.active(s)
             undelivered = repository.undelivered_webhook_ids(s)
@@ -58,8 +48,34 @@ class InProcessRunner:
         for job_id in undelivered:
             self._io.submit(notify, self.ctx, job_id)
 
+    def enqueue(self, task: str, payload: Mapping[str, Any], queue: str | None = None) -> None:
+        name = registry.get(task).name
+        if name == registry.RUN_JOB:
+            self.submit(str(payload["job_id"]), queue or "standard")
+            return
+        try:
+            future = self.local.submit(name, payload, queue)
+        except RuntimeError as exc:  # the pools are stopping
+            raise RunnerUnavailable(f"the worker pools are stopped ({exc})") from exc
+        future.add_done_callback(lambda f: self._task_done(name, payload, queue, f))
+
+    def call(self, task: str, payload: Mapping[str, Any], queue: str | None = None) -> Future[Any]:
+        return self.local.submit(task, payload, queue)
+
+    def _task_done(self, name: str, payload: Mapping[str, Any], queue: str | None, future: Future[Any]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if isinstance(exc, WorkerDied) and registry.get(name).rerun_if_process_dies:
+            log.warning("worker process died running the task, running it again", extra={"task": name})
+            with contextlib.suppress(RunnerUnavailable):  # stopping: the next start resumes it
+                self.enqueue(name, payload, queue)
+            return
+        if exc is not None:  # a task owns its outcome (a render records its failure); this is what escaped it
+            log.error("background task failed", extra={"task": name, "error": repr(exc)})
+
     def submit(self, job_id: str, queue: str = "standard") -> None:
-        future = self.pools[queue].submit(execute_job, job_id)
+        future = self.local.submit(registry.RUN_JOB, {"job_id": job_id}, queue)
         future.add_done_callback(lambda f: self._done(job_id, queue, f))
 
     def _done(self, job_id: str, queue: str, future: Future[str]) -> None:
@@ -67,7 +83,7 @@ class InProcessRunner:
             return
         exc = future.exception()
         if isinstance(exc, WorkerDied):
-            # The job counted an attempt when it started; execute_job gives up once it has died MAX_ATTEMPTS times.
+            # The job counted an attempt when it started; execute_job gives up at retry.MAX_ATTEMPTS.
             log.warning(
                 "worker process died running the job, running it again", extra={"job": job_id, "error": str(exc)}
             )
@@ -90,32 +106,17 @@ class InProcessRunner:
             self._io.submit(notify, self.ctx, job_id)
 
     def check(self) -> None:
-        for pool in self.pools.values():
-            pool.check()
+        self.local.check()
 
     def stop(self) -> None:
-        stop_pools(self.pools.values())  # running jobs finish within the grace period; queued ones stay PENDING
+        self.local.stop()  # running jobs finish within the grace period; queued ones stay PENDING
         self._io.shutdown(wait=True, cancel_futures=True)
 
 
-def build_runner(ctx: Context, pool: WorkerPool, ml_pool: WorkerPool) -> JobRunner:
-    """The runner the settings choose (with celery, the pools serve only renders and previews)."""
+def build_runner(ctx: Context, pools: LocalPools) -> Runner:
+    """The runner the settings choose; with celery, the pools serve only the synchronous renders (`call`)."""
     if ctx.settings.runner == "celery":
         from pixmill.worker.celery_runner import CeleryRunner
 
-        return CeleryRunner(ctx)
-    return InProcessRunner(ctx, pool, ml_pool)
-
-
-def submit_new(ctx: Context, runner: JobRunner, job_id: str, queue: str, idempotency_key: str | None = None) -> None:
-    """Queue a job just created; if it cannot be queued, delete it, release its idempotency key and re-raise.
-
-    A request answered 503 leaves nothing behind: no job stays PENDING forever, and a retry with the same
-    Idempotency-Key creates the job anew. Assets uploaded with the request stay until they expire.
-    """
-    try:
-        runner.submit(job_id, queue)
-    except RunnerUnavailable:
-        log.warning("job not queued, deleted", extra={"job": job_id})
-        discard_job(ctx, job_id, idempotency_key)
-        raise
+        return CeleryRunner(ctx, pools)
+    return InProcessRunner(ctx, pools)
