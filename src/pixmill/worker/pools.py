@@ -26,8 +26,11 @@ class LocalPools:
 
     def submit(self, task: str, payload: Mapping[str, Any], queue: str | None = None) -> Future[Any]:
         """Run registered task `task` in a pool process; its future holds the task's result or error."""
-        name = registry.get(task).name
-        return self.pools[queue or registry.get(task).queue].submit(registry.invoke, name, dict(payload))
+        spec = registry.get(task)
+        queue = queue or spec.queue
+        if queue not in self.pools:
+            raise ValueError(f"unknown queue {queue!r}")
+        return self.pools[queue].submit(registry.invoke, spec.name, dict(payload))
 
     def check(self) -> None:
         for pool in self.pools.values():

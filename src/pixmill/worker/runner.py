@@ -33,7 +33,6 @@ class InProcessRunner:
     def __init__(self, ctx: Context, pools: LocalPools) -> None:
         self.ctx = ctx
         self.local = pools
-        self.pools = pools.pools
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pixmill-webhook")
 
     def start(self) -> None:
