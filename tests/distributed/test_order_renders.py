@@ -6,21 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.worker.owner import pid_of
-from tests.distributed.conftest import worker_env
-from tests.live import free_port
+from tests.distributed.conftest import api_processes
 from tests.storefront.conftest import DMC, SECRET, STAFF, event, photo, send, wait_state
 from tests.storefront.test_render_claims import BIG, caught_running, renders
 
@@ -77,36 +73,11 @@ def test_starting_another_api_changes_no_render_a_live_worker_holds(shop_setting
         assert worker.proc is not None and pid in _worker_pids(worker.proc.pid)
         os.kill(pid, signal.SIGSTOP)  # the worker holds the render, in flight, while another API process starts
         try:
-            _start_and_stop_an_api_process(shop_settings)
+            with api_processes(shop_settings):
+                time.sleep(1.0)  # its start is over (it answers); room for anything it queued to run
             assert renders(ctx, "o-2") == [held]  # neither reset to PENDING nor claimed again
         finally:
             os.kill(pid, signal.SIGCONT)
         order = wait_state(client, "o-2", ("ready_for_review",))
         assert [r["status"] for r in order["renders"]] == ["COMPLETED"], order
         assert renders(ctx, "o-2") == [{**held, "status": "COMPLETED"}]  # its holder finished it, rendered once
-
-
-def _start_and_stop_an_api_process(settings: Settings) -> None:
-    """Run `pixmill serve` (a separate API process, as a deployment starts one) until it answers, then stop it."""
-    port = free_port()
-    args = [sys.executable, "-m", "pixmill", "serve", "--workers", "1", "--port", str(port)]
-    env = {**worker_env(settings), "PIXMILL_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the second API did not start"
-            time.sleep(0.3)
-        time.sleep(1.0)  # its start is over (readyz answers after the lifespan ran); room for anything it queued
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
