@@ -22,26 +22,27 @@ from pixmill.compat.endpoints import router as compat_router
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.db.session import upgrade
-from pixmill.expiry import expire
 from pixmill.files.endpoints import router as files_router
 from pixmill.health.endpoints import router as health_router
 from pixmill.jobs.endpoints import router as jobs_router
-from pixmill.jobs.runner import build_runner
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router
 from pixmill.storefront.endpoints import router as storefront_router
-from pixmill.storefront.service import pending_renders
-from pixmill.storefront.tasks import render_order
-from pixmill.workers import WorkerPool, stop_pools
+from pixmill.storefront.tasks import resume_renders
+from pixmill.worker.pools import LocalPools
+from pixmill.worker.port import Runner
+from pixmill.worker.registry import EXPIRE
+from pixmill.worker.runner import build_runner
 
 log = logging.getLogger("pixmill")
 
 
-async def _upkeep(ctx: Context) -> None:
+async def _upkeep(ctx: Context, runner: Runner) -> None:
+    """The embedded runner's periodic expiry: the same task `pixmill beat` sends the Celery workers."""
     while True:
         try:
-            await run_in_threadpool(expire, ctx)
+            await asyncio.wrap_future(runner.call(EXPIRE, {}))  # waited for: sweeps never pile up in the queue
         except Exception:
             log.exception("expiry sweep failed")
         await asyncio.sleep(ctx.settings.cleanup_interval_s)
@@ -66,18 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx = Context.from_settings(settings)
         await run_in_threadpool(upgrade, ctx.engine)
         relay = ctx.events.worker_relay()  # embedded events: the pools' job events reach this process's subscribers
-        pool = WorkerPool(settings, relay=relay)
-        ml_pool = WorkerPool(settings, workers=settings.ml_workers, relay=relay)
-        for worker_pool in (pool, ml_pool):  # renders and previews run here with either runner (processes start lazily)
-            worker_pool.start()
-        runner = build_runner(ctx, pool, ml_pool)
+        # Synchronous renders and previews run on these pools with either runner; so does all background work with
+        # the embedded one (processes start lazily).
+        runner = build_runner(ctx, LocalPools(settings, relay=relay))
         await run_in_threadpool(runner.start)
         app.state.ctx, app.state.runner = ctx, runner
-        app.state.pools = {"standard": pool, "ml": ml_pool}
-        for order_id, version in await run_in_threadpool(pending_renders, ctx):
-            pool.submit(render_order, order_id, version)
+        # Queues the renders left PENDING or held by a dead process; resets nothing another process holds.
+        await run_in_threadpool(resume_renders, ctx, runner)
         # With the celery runner, `pixmill beat` sends the expiry task to the workers: one sweeper, not one per API.
-        upkeep = asyncio.create_task(_upkeep(ctx)) if settings.runner != "celery" else None
+        upkeep = asyncio.create_task(_upkeep(ctx, runner)) if settings.runner != "celery" else None
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         _freeze_startup_heap()
         try:
@@ -88,8 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 upkeep.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await upkeep
-            await run_in_threadpool(runner.stop)
-            await run_in_threadpool(stop_pools, (pool, ml_pool))  # the celery runner's renders; else already stopped
+            await run_in_threadpool(runner.stop)  # and its pools
             ctx.close()
 
     app = FastAPI(

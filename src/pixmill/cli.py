@@ -100,7 +100,8 @@ def worker(
     from kombu import Connection
 
     from pixmill.db.session import make_engine, upgrade
-    from pixmill.jobs.celery_app import QUEUES, declare_topology, make_celery, warm_worker_context
+    from pixmill.worker.celery_app import declare_topology, make_celery, warm_worker_context
+    from pixmill.worker.registry import QUEUES
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if not names or any(q not in QUEUES for q in names):
@@ -145,7 +146,7 @@ def worker_health(
     cron or a container; `pixmill worker` names itself pixmill-<queues>-<pid>@<host>), else 1."""
     import socket
 
-    from pixmill.jobs.celery_app import make_celery
+    from pixmill.worker.celery_app import make_celery
 
     settings = Settings()
     names = "-".join(q.strip() for q in queues.split(",") if q.strip())
@@ -180,8 +181,8 @@ def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INF
     """Send the periodic tasks (celery beat): expiry every PIXMILL_CLEANUP_INTERVAL_S. Run exactly one."""
     from kombu import Connection
 
-    from pixmill.jobs.celery_app import declare_topology, make_celery
     from pixmill.logs import configure_logging
+    from pixmill.worker.celery_app import declare_topology, make_celery
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -211,8 +212,8 @@ def dlq_requeue(
     ] = None,
 ) -> None:
     """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
-    from pixmill.jobs.celery_app import RUN_JOB
     from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
+    from pixmill.worker.registry import RUN_JOB
 
     ctx: Any = None
     reopened = 0

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="pixmill:", description="Prefix of every Redis key and channel pixmill uses.")
     # Retries of a job on a passing error (celery runner): the n-th waits a random time between half and all of
     # min(job_retry_backoff_max_s, job_retry_backoff_s * 2**n). The defaults wait 95 s at the least and 190 s at the
-    # most in all, so a job rides out a 60 s storage or database outage (jobs/celery_app.retry_window).
+    # most in all, so a job rides out a 60 s storage or database outage (worker/retry.retry_window).
     job_retries: int = Field(default=12, ge=0, le=50, description="Celery retries of a job on passing errors.")
     job_retry_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay; doubles each time.")
     job_retry_backoff_max_s: float = Field(default=20.0, ge=0, description="Cap of one retry delay.")

@@ -1,5 +1,6 @@
-"""The expiry sweep: every domain's own sweep, run once per cleanup interval (the upkeep in embedded mode, the
-task `pixmill.expire` on a Celery worker). It sits above the domains, so none of them imports another's expiry."""
+"""The expiry sweep: every domain's own sweep, run once per cleanup interval as the task `pixmill.expire` (sent
+by the upkeep in embedded mode, by `pixmill beat` to a Celery worker). It sits above the domains, so none of them
+imports another's expiry."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pixmill.context import Context
 from pixmill.jobs.service import expire_jobs
 from pixmill.render.expiry import expire_render_cache
 from pixmill.storefront.expiry import expire_canvas_previews, expire_order_files
+from pixmill.worker.registry import EXPIRE, register
 
 log = logging.getLogger("pixmill.expiry")
 
@@ -44,3 +46,6 @@ def expire(ctx: Context) -> int:
     if failure is not None:
         raise failure
     return removed
+
+
+register(EXPIRE, expire)

@@ -15,14 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import work_queue
+from pixmill.worker.celery_app import work_queue
 from tests.conftest import make_settings
 from tests.distributed.servers import PrivateRabbit, PrivateSeaweed
+from tests.live import free_port
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 
@@ -208,3 +210,30 @@ def wait_until(condition: Any, timeout: float, message: str, interval: float = 0
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} (after {timeout} s)")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def api_processes(settings: Settings, workers: int = 1) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`pixmill serve --workers N` with the test's settings, once it answers: (its process, its URL); stopped after."""
+    port = free_port()
+    env = {**worker_env(settings), "PIXMILL_LOG_LEVEL": "WARNING"}
+    args = [sys.executable, "-m", "pixmill", "serve", "--workers", str(workers), "--port", str(port)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            try:  # livez answers once the lifespan (and its start-up work) is done
+                ready = httpx.get(f"{url}/api/livez", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert ready, "the API did not answer"
+        yield proc, url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,11 +18,10 @@ from typer.testing import CliRunner
 from pixmill.app import create_app
 from pixmill.cli import app as cli
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import dead_queue, jobs_exchange
+from pixmill.worker.celery_app import dead_queue, jobs_exchange
 from tests import images
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
-from tests.distributed.conftest import log_records, worker_env
-from tests.live import free_port
+from tests.distributed.conftest import api_processes, log_records
 
 pytestmark = pytest.mark.distributed
 
@@ -178,30 +173,11 @@ def test_renders_run_on_the_apis_own_pools_with_the_celery_runner(celery_setting
 
 
 def test_serve_runs_several_api_processes_with_the_celery_runner(celery_settings: Settings) -> None:
-    port = free_port()
-    env = {**worker_env(celery_settings), "PIXMILL_LOG_LEVEL": "WARNING"}
-    args = [sys.executable, "-m", "pixmill", "serve", "--workers", "2", "--port", str(port)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/api/livez", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        assert ready, "the API did not answer"
+    with api_processes(celery_settings, workers=2) as (proc, url):
         children = [d for d in Path("/proc").iterdir() if d.name.isdigit() and _ppid(d) == proc.pid and _is_python(d)]
         assert len(children) >= 2  # two API processes under uvicorn's supervisor
-        health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).json()
+        health = httpx.get(f"{url}/api/health", timeout=10).json()
         assert health["dependencies"]["rabbitmq"] == "ok", health
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _ppid(proc_dir: Path) -> int:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pixmill.app import create_app
 from pixmill.cli import app as cli
-from pixmill.jobs.celery_app import dead_queue, jobs_exchange, work_queue
+from pixmill.worker.celery_app import dead_queue, jobs_exchange, work_queue
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, queue_depth, wait_until, worker_env

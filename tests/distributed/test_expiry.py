@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import EXPIRE, make_celery
+from pixmill.worker.celery_app import make_celery
+from pixmill.worker.registry import EXPIRE
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, log_records, wait_until, worker_env

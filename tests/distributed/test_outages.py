@@ -16,7 +16,7 @@ from kombu import Connection
 
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.jobs.celery_app import dead_queue
+from pixmill.worker.celery_app import dead_queue
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, log_records, wait_until

@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.imaging.errors import CorruptImage
-from pixmill.jobs.celery_app import is_transient, retry_delay, retry_window
 from pixmill.storage import StorageUnavailable
+from pixmill.worker.retry import is_transient, retry_delay, retry_window
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, log_records, wait_until

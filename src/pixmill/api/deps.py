@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
-from pixmill.jobs.runner import JobRunner
 from pixmill.tokens import tokens_equal
+from pixmill.worker.port import JobRunner
 
 
 def _ctx(request: Request) -> Context:

@@ -15,12 +15,12 @@ from pixmill.canvas.model import CanvasError
 from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.imaging import errors as imaging
 from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
-from pixmill.jobs.runner import RunnerUnavailable
 from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.storage import StorageUnavailable
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
+from pixmill.worker.port import RunnerUnavailable
 from pixmill.workers import PoolStopped, WorkerDied
 
 log = logging.getLogger("pixmill.api")

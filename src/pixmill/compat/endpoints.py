@@ -21,7 +21,7 @@ from pixmill.db.models import Asset
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
 from pixmill.jobs.idempotency import file_digest
-from pixmill.jobs.runner import submit_new
+from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
 
 router = APIRouter(prefix="/api", tags=["pixtools"], route_class=BoundedJsonRoute)

@@ -171,7 +171,7 @@ class OrderRender(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     item_index: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # PENDING | COMPLETED | FAILED
+    status: Mapped[str] = mapped_column(String(16))  # PENDING | RUNNING | COMPLETED | FAILED
     settings: Mapped[dict[str, Any]] = mapped_column()
     palette_name: Mapped[str] = mapped_column(String(64))
     palette_version: Mapped[int] = mapped_column(Integer)
@@ -182,5 +182,9 @@ class OrderRender(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The process that claimed it last (worker.owner: host/pid/start time), and how many times it was claimed: a
+    # RUNNING render is another process's to resume only once that process is gone (storefront.tasks.render_order).
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ux_order_renders_once", "order_id", "version", "item_index", unique=True),)

@@ -15,8 +15,8 @@ from kombu import Connection, Producer
 
 from pixmill.context import Context
 from pixmill.jobs import repository, snapshots, states
-from pixmill.jobs.celery_app import DEAD_QUEUE, dead_queue, declare_topology
 from pixmill.jobs.events import emit
+from pixmill.worker.celery_app import DEAD_QUEUE, dead_queue, declare_topology
 
 _DEATH_HEADERS = {
     f"x-{which}-death-{field}" for which in ("first", "last") for field in ("exchange", "queue", "reason")

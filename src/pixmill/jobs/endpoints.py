@@ -16,8 +16,8 @@ from pixmill.db.models import MAX_DB_INT, Job
 from pixmill.imaging.catalogue import describe
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import live, service
-from pixmill.jobs.runner import submit_new
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
+from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], route_class=BoundedJsonRoute)

@@ -26,6 +26,7 @@ from pixmill.palettes.service import PaletteNotFound
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound
 from pixmill.storage.keys import archive_key, result_key
+from pixmill.worker.retry import MAX_ATTEMPTS
 
 log = logging.getLogger("pixmill.jobs")
 
@@ -51,7 +52,7 @@ def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bo
             return job.status
         # Found PROCESSING, the job's last worker died in it; one a passing error stopped went back to PENDING
         # (release_job) and its retries are the runner's to count.
-        if job.status == states.PROCESSING and job.attempts >= states.MAX_ATTEMPTS:
+        if job.status == states.PROCESSING and job.attempts >= MAX_ATTEMPTS:
             _fail(ctx, job_id, f"gave up after {job.attempts} attempts (the worker stopped each time)")
             return states.FAILED
         job.status = states.PROCESSING

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import BaseUrl, Ctx
+from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
 from pixmill.canvas.model import Palettes
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
-from pixmill.workers import WorkerPool
+from pixmill.render.service import Rendered
+from pixmill.worker.registry import RENDER
 
 router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
 
@@ -35,8 +36,8 @@ router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
     },
 )
 async def render(
-    request: Request,
     ctx: Ctx,
+    runner: Runner,
     signature: str,
     path: str,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -56,10 +57,12 @@ async def render(
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={ctx.settings.render_cache_max_age_s}"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    hit = await run_in_threadpool(service.cached, ctx, key)
+    hit: Rendered | None = await run_in_threadpool(service.cached, ctx, key)
     if hit is None:
-        pool: WorkerPool = request.app.state.pools["ml" if "ml" in req.pipeline.queues else "standard"]
-        hit = await asyncio.wrap_future(pool.submit(service.render, asset.storage_key, req.spec, key))
+        queue = "ml" if "ml" in req.pipeline.queues else "standard"
+        payload = {"storage_key": asset.storage_key, "spec": req.spec, "key": key}
+        rendered: Rendered = await asyncio.wrap_future(runner.call(RENDER, payload, queue))
+        hit = rendered
         headers["X-Cache"] = "miss"
     else:
         headers["X-Cache"] = "hit"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import STAFF_RESPONSES, BaseUrl, Ctx, Staff
+from pixmill.api.deps import STAFF_RESPONSES, BaseUrl, Ctx, Runner, Staff
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
@@ -19,7 +20,7 @@ from pixmill.context import Context
 from pixmill.db.models import MAX_DB_INT, Order, OrderRender
 from pixmill.imaging.limits import loads
 from pixmill.palettes.service import load as load_palette
-from pixmill.storefront import service, tasks
+from pixmill.storefront import service
 from pixmill.storefront.schemas import (
     EventResult,
     OrderEventIn,
@@ -31,18 +32,23 @@ from pixmill.storefront.schemas import (
     RerenderBody,
 )
 from pixmill.storefront.signing import SIGNATURE_HEADER, verify
-from pixmill.workers import WorkerPool
+from pixmill.worker.port import Runner as RunnerPort
+from pixmill.worker.port import RunnerUnavailable
+from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER
+
+log = logging.getLogger("pixmill.storefront")
 
 router = APIRouter(prefix="/api/v1", tags=["storefront"], route_class=BoundedJsonRoute)
 
 
-def _pool(request: Request) -> WorkerPool:
-    pool: WorkerPool = request.app.state.pools["standard"]
-    return pool
-
-
-def submit_render(request: Request, order_id: str, version: int) -> None:
-    _pool(request).submit(tasks.render_order, order_id, version)
+def submit_render(runner: RunnerPort, order_id: str, version: int) -> None:
+    """Queue the renders of one order version through the one door (a Celery worker, or the API's pools)."""
+    try:
+        runner.enqueue(RENDER_ORDER, {"order_id": order_id, "version": version})
+    except RunnerUnavailable as exc:
+        # The event is stored and answered: a 503 would make the shop resend it, and a duplicate renders nothing.
+        # The renders stay PENDING, and the next API start queues them (tasks.resume_renders).
+        log.error("order render not queued", extra={"order": order_id, "version": version, "error": str(exc)})
 
 
 def _url(ctx: Context, key: str | None, base: str, name: str) -> str | None:
@@ -89,7 +95,7 @@ def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str
         503: {"description": "Storage unreachable, or its worker process stopped (killed, out of memory): try again"},
     },
 )
-async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
+async def create_preview(ctx: Ctx, runner: Runner, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
     try:
         canvas = CanvasSettings.model_validate(body.canvas).model_dump(mode="json")
     except ValidationError as exc:
@@ -103,9 +109,8 @@ async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: Previe
 
     palette = await run_in_threadpool(load_palette, ctx, body.palette, body.palette_version)
     key = service.preview_key(asset.sha256, palette.name, palette.version, canvas, body.width)
-    result = await asyncio.wrap_future(
-        _pool(request).submit(tasks.preview, asset.storage_key, palette, canvas, body.width, key)
-    )
+    payload = {"storage_key": asset.storage_key, "palette": palette, "canvas": canvas, "width": body.width, "key": key}
+    result = await asyncio.wrap_future(runner.call(CANVAS_PREVIEW, payload))
     return PreviewRead(
         preview_url=_url(ctx, key, base, "preview.png") or "",
         palette=palette.name,
@@ -125,7 +130,7 @@ async def create_preview(request: Request, ctx: Ctx, base: BaseUrl, body: Previe
         422: {"description": "Malformed event"},
     },
 )
-async def receive_event(request: Request, ctx: Ctx) -> EventResult:
+async def receive_event(request: Request, ctx: Ctx, runner: Runner) -> EventResult:
     secret = ctx.settings.storefront_secret
     if not secret:
         raise Problem(403, "Forbidden", "storefront events are disabled: set PIXMILL_STOREFRONT_SECRET")
@@ -140,7 +145,7 @@ async def receive_event(request: Request, ctx: Ctx) -> EventResult:
         raise Problem(422, "Invalid event", detail) from None
     duplicate, state, versions = await run_in_threadpool(service.handle_event, ctx, event)
     for version in versions:
-        submit_render(request, event.order.id, version)
+        await run_in_threadpool(submit_render, runner, event.order.id, version)
     return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
 
 
@@ -179,10 +184,10 @@ def get_order(ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     return order_read(ctx, order, renders, base)
 
 
-def _act(request: Request, ctx: Context, base: str, order_id: str, action: str, **kwargs: object) -> OrderRead:
+def _act(runner: RunnerPort, ctx: Context, base: str, order_id: str, action: str, **kwargs: object) -> OrderRead:
     _, version = service.staff_action(ctx, order_id, action, **kwargs)  # type: ignore[arg-type]
     if version is not None:
-        submit_render(request, order_id, version)
+        submit_render(runner, order_id, version)
     order, renders = service.get_order(ctx, order_id)
     return order_read(ctx, order, renders, base)
 
@@ -193,8 +198,8 @@ def _act(request: Request, ctx: Context, base: str, order_id: str, action: str, 
     summary="Approve for print",
     responses=_ACTION_RESPONSES,
 )
-def approve(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
-    return _act(request, ctx, base, order_id, "approve")
+def approve(runner: Runner, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
+    return _act(runner, ctx, base, order_id, "approve")
 
 
 @router.post(
@@ -203,8 +208,8 @@ def approve(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRe
     summary="Reject with a reason",
     responses=_ACTION_RESPONSES,
 )
-def reject(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RejectBody) -> OrderRead:
-    return _act(request, ctx, base, order_id, "reject", reason=body.reason)
+def reject(runner: Runner, ctx: Ctx, base: BaseUrl, order_id: str, body: RejectBody) -> OrderRead:
+    return _act(runner, ctx, base, order_id, "reject", reason=body.reason)
 
 
 @router.post(
@@ -213,14 +218,14 @@ def reject(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: Rejec
     summary="Render a new version",
     responses=_ACTION_RESPONSES,
 )
-def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: RerenderBody) -> OrderRead:
+def rerender(runner: Runner, ctx: Ctx, base: BaseUrl, order_id: str, body: RerenderBody) -> OrderRead:
     canvas = None
     if body.canvas is not None:
         try:
             canvas = CanvasSettings.model_validate(body.canvas).model_dump(mode="json")
         except ValidationError as exc:
             raise Problem(422, "Invalid canvas settings", str(exc)) from None
-    return _act(request, ctx, base, order_id, "rerender", canvas=canvas, palette_version=body.palette_version)
+    return _act(runner, ctx, base, order_id, "rerender", canvas=canvas, palette_version=body.palette_version)
 
 
 @router.post(
@@ -229,8 +234,8 @@ def rerender(request: Request, ctx: Ctx, base: BaseUrl, order_id: str, body: Rer
     summary="Mark as fulfilled (shipped)",
     responses=_ACTION_RESPONSES,
 )
-def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
-    return _act(request, ctx, base, order_id, "fulfil")
+def fulfil(runner: Runner, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
+    return _act(runner, ctx, base, order_id, "fulfil")
 
 
 @router.get(
@@ -247,8 +252,8 @@ def fulfil(request: Request, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRea
     },
 )
 async def item_guide(
-    request: Request,
     ctx: Ctx,
+    runner: Runner,
     order_id: str,
     item: Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Line item, from 0.")] = 0,
     version: Annotated[
@@ -265,7 +270,8 @@ async def item_guide(
     if render.status != "COMPLETED" or not render.plan_key:
         reason = render.error or render.status.lower()
         raise Problem(409, "Not rendered", f"line item {item} of version {wanted} did not render: {reason}")
-    pdf = await asyncio.wrap_future(_pool(request).submit(tasks.guide, render.plan_key, paper, colour))
+    payload = {"plan_key": render.plan_key, "paper": paper, "colour": colour}
+    pdf = await asyncio.wrap_future(runner.call(ORDER_GUIDE, payload))
     name = f"{order_id}-v{wanted}-{item}{'' if colour else '-bw'}.pdf"
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}

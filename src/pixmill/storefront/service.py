@@ -197,15 +197,20 @@ def recent_orders(ctx: Context, limit: int, offset: int, state: str | None) -> l
         return out
 
 
-def pending_renders(ctx: Context) -> list[tuple[str, int]]:
-    """(order, version) with renders not finished: resumed at start (a RUNNING row's worker has died)."""
+def resumable_renders(ctx: Context) -> list[tuple[str, int]]:
+    """(order, version) with renders a start should queue again: PENDING ones (their message may be lost), and RUNNING
+    ones whose claiming process is surely gone (`worker.owner.is_gone`). Changes nothing: the render task claims
+    each row itself, with a compare-and-set on the claim it read, so a render a live process holds is never reset."""
+    from pixmill.worker.owner import is_gone
+
     with ctx.session() as s:
-        s.execute(update(OrderRender).where(OrderRender.status == "RUNNING").values(status="PENDING"))
-        s.commit()
         rows = s.execute(
-            select(OrderRender.order_id, OrderRender.version).where(OrderRender.status == "PENDING").distinct()
+            select(OrderRender.order_id, OrderRender.version, OrderRender.status, OrderRender.claimed_by).where(
+                OrderRender.status.in_(("PENDING", "RUNNING"))
+            )
         )
-        return [(r[0], r[1]) for r in rows]
+        wanted = {(r[0], r[1]) for r in rows if r[2] == "PENDING" or is_gone(r[3])}
+    return sorted(wanted)
 
 
 def preview_key(asset_sha256: str, palette: str, version: int, canvas: dict[str, Any], width: int) -> str:

@@ -1,4 +1,16 @@
-"""Background work of the storefront, run in worker processes: previews and order renders."""
+"""Background work of the storefront, run in worker processes: previews, guides and order renders.
+
+Order renders are queued through the one door (`Runner.enqueue`), so with the celery runner they run on `pixmill
+worker` processes; previews and guides are answered synchronously (`Runner.call`, on the API's pools).
+
+Resuming an interrupted render: nobody resets another process's work. Each render row records who claimed it
+(`worker.owner`: host, pid, start time) and how many times (`attempts`). `render_order` claims a row with a
+compare-and-set on the claim it read, and claims a RUNNING row only when its holder is surely gone (a dead process on
+this host) or, on a redelivered Celery message, when the holder is on another host (the broker redelivers only once
+the holder's connection is gone). Every API start queues the renders left PENDING or held by a dead process
+(`resume_renders`); queueing is harmless when another process holds the render, since the claim then fails. A render
+whose process died MAX_ATTEMPTS times is FAILED (worker.retry), so a photo that kills its worker cannot loop.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +30,11 @@ from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderRender
 from pixmill.palettes.service import to_palette
 from pixmill.storage.keys import order_file_key
-from pixmill.storefront import states
+from pixmill.storefront import service, states
+from pixmill.worker import owner, registry
+from pixmill.worker.port import Runner, RunnerUnavailable
+from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER, register
+from pixmill.worker.retry import MAX_ATTEMPTS
 
 log = logging.getLogger("pixmill.storefront")
 
@@ -45,25 +61,21 @@ def render_order(ctx: Context, order_id: str, version: int) -> None:
     """Render every item of `order_id` at `version` once: plan JSON, full preview, PDF guide."""
     from pixmill.db.models import PaletteVersion
 
+    me = owner.this_process()
     with ctx.session() as s:
-        ids = list(
-            s.scalars(
-                select(OrderRender.id).where(
-                    OrderRender.order_id == order_id, OrderRender.version == version, OrderRender.status == "PENDING"
-                )
+        rows = s.execute(
+            select(OrderRender.id, OrderRender.status, OrderRender.claimed_by, OrderRender.attempts).where(
+                OrderRender.order_id == order_id,
+                OrderRender.version == version,
+                OrderRender.status.in_(("PENDING", "RUNNING")),
             )
-        )
-    for render_id in ids:
-        with ctx.session() as s:  # claim it: only one worker ever renders a given row
-            result = s.execute(
-                update(OrderRender)
-                .where(OrderRender.id == render_id, OrderRender.status == "PENDING")
-                .values(status="RUNNING")
-            )
-            claimed = getattr(result, "rowcount", 0)
-            s.commit()
-            if not claimed:
-                continue
+        ).all()
+    for render_id, status, holder, attempts in rows:
+        if status == "RUNNING" and not owner.may_take_over(holder, registry.redelivered()):
+            continue  # a live process renders it
+        if not _claim(ctx, render_id, status, holder, attempts, me):
+            continue
+        with ctx.session() as s:
             render = s.get(OrderRender, render_id)
             order = s.get(Order, order_id)
             assert render is not None and order is not None
@@ -105,10 +117,51 @@ def render_order(ctx: Context, order_id: str, version: int) -> None:
             values = {"status": "FAILED", "error": str(exc)}
         with ctx.session() as s:
             s.execute(
-                update(OrderRender).where(OrderRender.id == render_id).values(finished_at=datetime.now(UTC), **values)
+                update(OrderRender)
+                .where(OrderRender.id == render_id, OrderRender.claimed_by == me)  # only the holder records it
+                .values(finished_at=datetime.now(UTC), **values)
             )
             s.commit()
     _finish_version(ctx, order_id, version)
+
+
+def _claim(ctx: Context, render_id: int, status: str, holder: str | None, attempts: int, me: str) -> bool:
+    """Claim one render as it was read (status, holder, attempts): only one process ever wins a given claim.
+
+    A RUNNING render taken over after MAX_ATTEMPTS starts is FAILED instead: its process died each time."""
+    same = [
+        OrderRender.id == render_id,
+        OrderRender.status == status,
+        OrderRender.attempts == attempts,
+        OrderRender.claimed_by.is_(None) if holder is None else OrderRender.claimed_by == holder,
+    ]
+    with ctx.session() as s:
+        if status == "RUNNING" and attempts >= MAX_ATTEMPTS:
+            error = f"gave up after {attempts} attempts (the worker stopped each time)"
+            s.execute(
+                update(OrderRender).where(*same).values(status="FAILED", error=error, finished_at=datetime.now(UTC))
+            )
+            s.commit()
+            log.warning("order render given up", extra={"render": render_id, "attempts": attempts})
+            return False
+        result = s.execute(
+            update(OrderRender).where(*same).values(status="RUNNING", claimed_by=me, attempts=attempts + 1)
+        )
+        s.commit()
+        return bool(getattr(result, "rowcount", 0))
+
+
+def resume_renders(ctx: Context, runner: Runner) -> int:
+    """Queue the renders left PENDING or held by a process that is gone; returns how many (order, version) went."""
+    queued = 0
+    for order_id, version in service.resumable_renders(ctx):
+        try:
+            runner.enqueue(RENDER_ORDER, {"order_id": order_id, "version": version})
+        except RunnerUnavailable as exc:  # the broker is down: the next start, or the next event, queues it
+            log.warning("order render not resumed", extra={"order": order_id, "version": version, "error": str(exc)})
+            continue
+        queued += 1
+    return queued
 
 
 def _finish_version(ctx: Context, order_id: str, version: int) -> None:
@@ -126,3 +179,8 @@ def _finish_version(ctx: Context, order_id: str, version: int) -> None:
         order.review_note = ("render failed: " + "; ".join(e or "" for e in failed)) if failed else None
         order.updated_at = datetime.now(UTC)
         s.commit()
+
+
+register(CANVAS_PREVIEW, preview)
+register(ORDER_GUIDE, guide)
+register(RENDER_ORDER, render_order, rerun_if_process_dies=True)

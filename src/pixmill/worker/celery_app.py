@@ -1,4 +1,4 @@
-"""The Celery app of the distributed runner: RabbitMQ queues `standard` and `ml`, dead-lettering, two tasks.
+"""The Celery app of the distributed runner: RabbitMQ queues `standard` and `ml`, dead-lettering, the registered tasks.
 
 Messages are acknowledged after the job ran (acks late) and one at a time (prefetch 1), so a worker that dies
 mid-job gives its message back to RabbitMQ and another worker (or the restarted one) runs it again;
@@ -6,8 +6,8 @@ mid-job gives its message back to RabbitMQ and another worker (or the restarted 
 completion.
 
 Failures, and where each one ends:
-- a passing error (database or storage unreachable, see `is_transient`): the job goes back to PENDING and the task
-  is retried with capped exponential backoff and jitter (`retry_delay`: PIXMILL_JOB_RETRY_BACKOFF_S doubling up to
+- a passing error (database or storage unreachable; the one policy is `worker.retry`): the job goes back to PENDING
+  and the task is retried with capped exponential backoff and jitter (PIXMILL_JOB_RETRY_BACKOFF_S doubling up to
   PIXMILL_JOB_RETRY_BACKOFF_MAX_S, PIXMILL_JOB_RETRIES times; by default at least 95 s in all, so a job outlives a
   60 s outage); past the last retry the job is FAILED with the reason and its message rejected, so it is
   dead-lettered;
@@ -19,14 +19,15 @@ Failures, and where each one ends:
   exchange `pixmill.dlx` and kept in the queue `pixmill.dead` (see `pixmill dlq`); when it names a job, the
   worker marks that job FAILED with the reason as it rejects the message. Nothing else dead-letters: the work
   queues have no TTL, length or delivery limit.
-`pixmill.expire` deletes expired data; `pixmill beat` sends it every PIXMILL_CLEANUP_INTERVAL_S.
+Every other registered task (`worker.registry`: order renders, expiry …) is a thin shell around `registry.invoke`, the
+function the in-process pools call; `pixmill.expire` deletes expired data, `pixmill beat` sends it every
+PIXMILL_CLEANUP_INTERVAL_S.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 from typing import Any
 
@@ -37,15 +38,15 @@ from kombu import Connection, Exchange, Queue
 
 from pixmill.config import Settings
 from pixmill.context import Context
+from pixmill.worker import registry
+from pixmill.worker.registry import EXPIRE, QUEUES, RUN_JOB
+from pixmill.worker.retry import is_transient, retry_delay
 
 log = logging.getLogger("pixmill.celery")
 
-QUEUES = ("standard", "ml")
 JOBS_EXCHANGE = "pixmill.jobs"
 DLX = "pixmill.dlx"
 DEAD_QUEUE = "pixmill.dead"
-RUN_JOB = "pixmill.run_job"
-EXPIRE = "pixmill.expire"
 
 jobs_exchange = Exchange(JOBS_EXCHANGE, type="direct", durable=True)
 dead_exchange = Exchange(DLX, type="fanout", durable=True)
@@ -135,50 +136,6 @@ def _forget_contexts_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_contexts_in_child)
 
 
-def retry_delay(settings: Settings, retries: int, rng: random.Random | None = None) -> float:
-    """Seconds before retry number `retries` + 1: "equal jitter" over a capped doubling.
-
-    Half of min(cap, base * 2**retries) is kept and the other half drawn at random, so that jobs that failed together
-    (a whole batch when the store went down) do not all come back at once, and none retries sooner than half its step.
-    """
-    step = min(settings.job_retry_backoff_max_s, settings.job_retry_backoff_s * 2 ** min(retries, 64))
-    return round(step / 2 + (rng or random).uniform(0, step / 2), 3)
-
-
-def retry_window(settings: Settings) -> tuple[float, float]:
-    """(least, most) seconds a job spends waiting on its retries before it gives up on a passing error."""
-    steps = [
-        min(settings.job_retry_backoff_max_s, settings.job_retry_backoff_s * 2 ** min(n, 64))
-        for n in range(settings.job_retries)
-    ]
-    return sum(steps) / 2, sum(steps)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether `exc` is worth a retry: the database or the storage could not be reached, or S3 answered 5xx.
-
-    An OSError counts when the operating system raised it (it has an errno: a file or a socket failed); Pillow's
-    errno-less OSErrors ("encoder error") are about the data, and a retry would fail the same way.
-    """
-    from sqlalchemy.exc import OperationalError
-
-    from pixmill.storage import StorageUnavailable
-
-    if isinstance(exc, (OperationalError, StorageUnavailable)):
-        return True
-    try:
-        from botocore.exceptions import ClientError, HTTPClientError
-        from botocore.exceptions import ConnectionError as S3ConnectionError
-    except ImportError:  # no s3 extra: no S3 storage either
-        pass
-    else:
-        if isinstance(exc, (S3ConnectionError, HTTPClientError)):  # EndpointConnectionError, ReadTimeoutError ...
-            return True
-        if isinstance(exc, ClientError):
-            return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500
-    return isinstance(exc, OSError) and exc.errno is not None
-
-
 def _stops_the_job_here(exc: Exception) -> bool:
     """Errors execute_job leaves to the task: retried (transient) or failed with the time limit's message."""
     return isinstance(exc, SoftTimeLimitExceeded) or is_transient(exc)
@@ -248,7 +205,7 @@ class JobTask(Task):
 
 
 def make_celery(settings: Settings) -> Celery:
-    """The Celery app for `settings`, with the tasks `pixmill.run_job` and `pixmill.expire` registered."""
+    """The Celery app for `settings`: `pixmill.run_job` with its retries, a shell for every other registered task."""
     app = Celery("pixmill", broker=settings.broker_url, set_as_current=False)
     app.pixmill_settings = settings
     soft_limit, hard_limit = time_limits(settings.job_timeout_s)
@@ -271,7 +228,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3.0,
-        worker_consumer="pixmill.jobs.celery_app:DeadLetteringConsumer",
+        worker_consumer="pixmill.worker.celery_app:DeadLetteringConsumer",
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         # `pixmill beat`: expiry every cleanup interval; a message no worker took within the interval is dropped
@@ -290,12 +247,12 @@ def make_celery(settings: Settings) -> Celery:
         name=RUN_JOB, bind=True, base=JobTask, pixmill_settings=settings, max_retries=settings.job_retries, shared=False
     )
     def run_job(self: Any, job_id: str) -> str:
-        from pixmill.jobs.execute import execute_job, release_job
+        from pixmill.jobs.execute import release_job
 
         ctx: Context | None = None
         try:
             ctx = worker_context(settings)
-            status = execute_job(ctx, job_id, raise_if=_stops_the_job_here)
+            status: str = registry.get(RUN_JOB).fn(ctx, job_id=job_id, raise_if=_stops_the_job_here)
             _notify(ctx, job_id)
             return status
         except SoftTimeLimitExceeded:
@@ -320,13 +277,20 @@ def make_celery(settings: Settings) -> Celery:
                     log.warning("job not released", extra={"job": job_id, "error": repr(release_error)})
             raise self.retry(exc=exc, countdown=countdown) from exc
 
-    @app.task(name=EXPIRE, shared=False)
-    def expire_data() -> int:
-        from pixmill.expiry import expire
-
-        return expire(worker_context(settings))
-
+    for spec in registry.all_tasks():
+        if spec.name != RUN_JOB:
+            _register_shell(app, settings, spec.name)
     return app
+
+
+def _register_shell(app: Celery, settings: Settings, name: str) -> None:
+    @app.task(name=name, bind=True, shared=False)
+    def shell(self: Any, **payload: Any) -> Any:
+        # The broker redelivers a message whose worker died or lost its connection (acks late): the task may then
+        # take over the work that worker had claimed (see storefront.tasks.render_order).
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        with registry.delivery(redelivered):
+            return registry.invoke(worker_context(settings), name, payload)
 
 
 def run_job_task(app: Celery) -> Any:

@@ -1,0 +1,35 @@
+"""The runner port: the one door every piece of background work goes through, whichever runner serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+
+class RunnerUnavailable(RuntimeError):
+    """The runner cannot take work now (the broker is unreachable, say); the API answers 503."""
+
+
+class Runner(Protocol):
+    def start(self) -> None:
+        """Begin serving and pick up every job left unfinished."""
+
+    def enqueue(self, task: str, payload: Mapping[str, Any], queue: str | None = None) -> None:
+        """Queue registered task `task` with `payload` (its keyword arguments) on `queue` (default: the task's).
+
+        Raises RunnerUnavailable when it could not be queued."""
+
+    def call(self, task: str, payload: Mapping[str, Any], queue: str | None = None) -> Future[Any]:
+        """Run `task` now on this process's pools and return its future: the synchronous renders' way in."""
+
+    def submit(self, job_id: str, queue: str = "standard") -> None:
+        """Queue a PENDING job on `queue` (standard, or ml for jobs with model inference): enqueue of run_job."""
+
+    def check(self) -> None:
+        """Raise if work cannot run now."""
+
+    def stop(self) -> None: ...
+
+
+JobRunner = Runner  # the name the routes and the tests have known the port by
