@@ -26,13 +26,13 @@ SWEEPS: tuple[Callable[[Context, datetime], int], ...] = (
 )
 
 
-def expire(ctx: Context) -> int:
+def expire(ctx: Context, now: datetime | None = None) -> int:
     """Run every domain's expiry sweep once (the one entry point of the upkeep). Returns how much went.
 
     Each domain deletes only what it owns, by the prefixes and retentions of storage.keys. One failing sweep
-    does not stop the others; its error is raised once they ran.
+    does not stop the others; its error is raised once they ran. now: the sweep's clock (default: the time now).
     """
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     removed = 0
     failure: Exception | None = None
     for sweep in SWEEPS:

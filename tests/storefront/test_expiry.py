@@ -3,7 +3,6 @@ same checks run on S3 in tests/storage/test_s3.py)."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,13 +48,15 @@ def test_an_orders_photo_outlives_the_retention_of_uploads(shop: TestClient) -> 
 
 def test_the_upkeep_entry_point_runs_every_domains_expiry(tmp_path: Path) -> None:
     """pixmill.expiry.expire, which the upkeep calls, sweeps orders' files and canvas previews too."""
-    settings = shop_settings(tmp_path, retention_hours=2 / 3600, order_retention_days=3 / 86400)
+    settings = shop_settings(tmp_path)
     with open_shop(settings) as client:
         ctx = context(client)
         pid, keys = rendered_order(client, "swept-1")
         preview, _ = canvas_preview(client, pid)
-        time.sleep(3.5)
-        assert expire(ctx) >= len(keys) + 2  # the print files, the preview, the photo
+        assert expire(ctx) == 0  # nothing is old yet
+        # A clock past every retention (the upkeep's own sweeps, on the real clock, cannot race this one).
+        later = datetime.now(UTC) + timedelta(days=settings.order_retention_days, hours=settings.retention_hours)
+        assert expire(ctx, later + MARGIN) >= len(keys) + 2  # the print files, the preview, the photo
         assert not any(ctx.storage.exists(k) for k in [*keys, preview, upload_key(pid)])
         order = client.get("/api/v1/storefront/orders/swept-1", headers={"X-API-Key": "staff-key"}).json()
         assert order["state"] == "ready_for_review" and order["renders"][0]["plan_url"] is None
