@@ -28,7 +28,7 @@ from PIL import Image
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.ops.denoise import MODEL_FILES, denoise_pixels, to_8bit
 from pixmill.ml import dncnn
-from pixmill.ml.models import require
+from pixmill.ml.model_files import require
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

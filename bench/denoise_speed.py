@@ -38,7 +38,7 @@ import torch
 from PIL import Image
 
 from pixmill.ml import dncnn
-from pixmill.ml.models import require
+from pixmill.ml.model_files import require
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEEDUP_GOAL = 2.5

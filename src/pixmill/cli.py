@@ -318,7 +318,7 @@ def list_operations(
 def list_models() -> None:
     """List the model files each ML operation needs, whether they are installed, and how to fix what is not."""
     from pixmill.ml.manifest import MANIFEST
-    from pixmill.ml.models import status
+    from pixmill.ml.model_files import status
 
     settings = Settings()
     models_dir = settings.resolved_models_dir

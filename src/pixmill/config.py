@@ -16,7 +16,7 @@ from pixmill.canvas.model import Palette, Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 from pixmill.ml.device import DeviceSetting
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 
 
 class Settings(BaseSettings):

@@ -12,7 +12,7 @@ from pixmill.imaging.errors import OperationUnavailable
 from pixmill.imaging.inference import uses_ml
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.ml.errors import ModelUnavailable
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 
 
 def test_a_resource_the_caller_supplies_is_found_by_its_type() -> None:

@@ -19,7 +19,7 @@ from pixmill.imaging.ops.denoise import DenoiseParams, denoise
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue, ImageValue
 from pixmill.ml import dncnn
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 from tests import images
 
 

@@ -19,7 +19,7 @@ from pixmill.imaging.values import ImageValue
 from pixmill.ml import dncnn
 from pixmill.ml.device import onnx_providers, resolve
 from pixmill.ml.errors import ModelUnavailable
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 from tests import images
 
 GPU = torch.cuda.is_available()

@@ -13,7 +13,7 @@ from pixmill.imaging.catalogue import RunContext, get_operation
 from pixmill.imaging.errors import InvalidPipeline, OperationUnavailable
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue, ImageValue, Value
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 from tests import images
 from tests.ml.photos import MODELS, PHOTOS, landscape, photo
 

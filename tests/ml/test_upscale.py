@@ -17,7 +17,7 @@ from pixmill.imaging.ops.upscale import SOFTWARE_TAG
 from pixmill.imaging.pipeline import RunResult, parse_pipeline, run_pipeline
 from pixmill.imaging.values import EncodedValue
 from pixmill.ml import superres
-from pixmill.ml.models import MLSetup
+from pixmill.ml.model_files import MLSetup
 from tests import images
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -17,7 +17,7 @@ from pixmill.imaging.encode import flatten
 from pixmill.imaging.inference import uses_ml
 from pixmill.ml.detections import Detection, sort_key, union
 from pixmill.ml.faces import detect_faces
-from pixmill.ml.models import MLSetup, require
+from pixmill.ml.model_files import MLSetup, require
 from pixmill.ml.objects import COCO_CLASSES, detect_objects
 
 DetectKind = Literal["faces", "objects", "all"]

@@ -27,7 +27,7 @@ from pixmill.imaging.inference import uses_ml
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import dncnn
 from pixmill.ml.device import resolve
-from pixmill.ml.models import MLSetup, require
+from pixmill.ml.model_files import MLSetup, require
 
 ModelName = Literal["auto", "color_blind", "gray_blind", "dncnn_15", "dncnn_25", "dncnn_50"]
 

@@ -28,7 +28,7 @@ from pixmill.imaging.inference import uses_ml
 from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.values import ImageValue, Value
 from pixmill.ml import superres
-from pixmill.ml.models import MLSetup, require, status
+from pixmill.ml.model_files import MLSetup, require, status
 
 log = logging.getLogger("pixmill.ml")
 
