@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pixmill.canvas.grid import CanvasSettings
-from pixmill.canvas.model import CanvasError, Palette
+from pixmill.canvas.types import CanvasError, Palette
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import ImagingError
 from pixmill.imaging.limits import Limits

@@ -274,7 +274,7 @@ def palettes_import(
     csv_file: Annotated[Path, typer.Argument(help="CSV with header code,name,r,g,b.", metavar="FILE.csv")],
 ) -> None:
     """Import a palette CSV as the next version of NAME."""
-    from pixmill.canvas.model import CanvasError
+    from pixmill.canvas.types import CanvasError
     from pixmill.palettes.service import import_csv
 
     try:
@@ -434,7 +434,7 @@ def process(
     import time
 
     from pixmill import batch
-    from pixmill.canvas.model import Palettes
+    from pixmill.canvas.types import Palettes
     from pixmill.imaging.errors import ImagingError
     from pixmill.imaging.pipeline import Pipeline
 
@@ -532,8 +532,8 @@ def _read_pipeline(ops: list[str], pipeline_file: Path | None) -> Any:
 
 def _palettes_for(names: list[str], files: list[str]) -> dict[str, Any]:
     """The palettes a pipeline names: from --palette files first, the rest from the database."""
-    from pixmill.canvas.model import CanvasError
     from pixmill.canvas.palette import parse_palette_csv
+    from pixmill.canvas.types import CanvasError
 
     given: dict[str, Any] = {}
     for item in files:

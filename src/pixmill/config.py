@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pixmill.canvas.model import Palette, Palettes
+from pixmill.canvas.types import Palette, Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 from pixmill.ml.device import DeviceSetting

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pixmill.canvas.color import palette_lab
-from pixmill.canvas.model import Palette
 from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.types import Palette
 
 DMC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "palettes" / "dmc.csv"
 

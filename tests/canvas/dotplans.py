@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from pixmill.canvas.model import DotPlan, LegendEntry
+from pixmill.canvas.types import DotPlan, LegendEntry
 
 SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
 

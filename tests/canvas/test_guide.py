@@ -22,7 +22,7 @@ from pixmill.canvas.guide import (
     tile_layout,
 )
 from pixmill.canvas.legend import SHAPES, SYMBOLS
-from pixmill.canvas.model import CanvasError, DotPlan
+from pixmill.canvas.types import CanvasError, DotPlan
 from tests.canvas.dotplans import make_plan, pdf_page_count, shown_text
 
 CELL_PT = DEFAULT_CELL_MM * MM

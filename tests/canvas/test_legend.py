@@ -17,7 +17,7 @@ from pixmill.canvas.legend import (
     look_alike,
     symbol_style,
 )
-from pixmill.canvas.model import CanvasError, Palette, PaletteColor
+from pixmill.canvas.types import CanvasError, Palette, PaletteColor
 
 
 def test_symbols_are_distinct_printable_and_drawable() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pixmill.canvas.model import CanvasError, Palette
 from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.types import CanvasError, Palette
 
 
 def errors_of(text: str) -> list[dict[str, object]]:

@@ -9,8 +9,8 @@ from PIL import Image, ImageDraw
 
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.legend import CLEAR_SYMBOLS, LOOKALIKES, SYMBOLS, bags_needed, look_alike
-from pixmill.canvas.model import CanvasError, DotPlan, Palette
 from pixmill.canvas.plan import make_plan
+from pixmill.canvas.types import CanvasError, DotPlan, Palette
 from pixmill.imaging.limits import Limits
 from tests import images
 

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 
 from pixmill.canvas.color import ciede2000, srgb_to_lab
-from pixmill.canvas.model import CanvasError
 from pixmill.canvas.preview import (
     encode_png,
     render_flat,
     render_preview,
     render_preview_image,
 )
+from pixmill.canvas.types import CanvasError
 from tests.canvas.dotplans import make_plan
 
 

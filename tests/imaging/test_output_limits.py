@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from pixmill.app import create_app
-from pixmill.canvas.model import Palettes
+from pixmill.canvas.types import Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import OutputTooLarge
 from pixmill.imaging.limits import Limits

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pixmill.canvas.model import Palette, PaletteColor, Palettes
+from pixmill.canvas.types import Palette, PaletteColor, Palettes
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.errors import OperationUnavailable
 from pixmill.imaging.inference import uses_ml

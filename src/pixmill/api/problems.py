@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.assets.service import UploadRejected
-from pixmill.canvas.model import CanvasError
+from pixmill.canvas.types import CanvasError
 from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.imaging import errors as imaging
 from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailable

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from pixmill.canvas.model import Palette
+from pixmill.canvas.types import Palette
 
 # D65 reference white (CIE 1931 2°), Y normalised to 1.
 WHITE_D65 = (0.95047, 1.0, 1.08883)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pixmill.canvas.model import CanvasError
+from pixmill.canvas.types import CanvasError
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.decode import ImageInfo, SizeHint, decode
 from pixmill.imaging.geometry import largest_region, smart_offset

@@ -33,8 +33,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-unty
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
 from pixmill.canvas.legend import SHAPES, Shape
-from pixmill.canvas.model import CanvasError, DotPlan, LegendEntry
 from pixmill.canvas.preview import check_plan, render_preview_image
+from pixmill.canvas.types import CanvasError, DotPlan, LegendEntry
 
 MM = 72.0 / 25.4
 """Points per millimetre."""

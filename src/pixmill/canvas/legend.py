@@ -24,7 +24,7 @@ from fractions import Fraction
 import numpy as np
 
 from pixmill.canvas.color import ciede2000_matrix, srgb_to_lab
-from pixmill.canvas.model import CanvasError, LegendEntry, PaletteColor
+from pixmill.canvas.types import CanvasError, LegendEntry, PaletteColor
 
 
 @dataclass(frozen=True)

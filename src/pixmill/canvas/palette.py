@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from pixmill.canvas.model import CanvasError, Palette, PaletteColor
+from pixmill.canvas.types import CanvasError, Palette, PaletteColor
 
 COLUMNS = ("code", "name", "r", "g", "b")
 MAX_COLORS = 10_000

@@ -13,7 +13,7 @@ from pixmill.canvas.color import ciede2000, ciede2000_matrix, palette_lab, srgb_
 from pixmill.canvas.grid import CanvasSettings, sample
 from pixmill.canvas.legend import build_legend
 from pixmill.canvas.mapping import PaletteIndex, dither, nearest
-from pixmill.canvas.model import CanvasError, DotPlan, Palette
+from pixmill.canvas.types import CanvasError, DotPlan, Palette
 from pixmill.imaging.limits import Limits
 
 _DIGITS = 4  # decimals kept in the quality report

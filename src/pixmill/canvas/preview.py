@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from pixmill.canvas.model import CanvasError, DotPlan
+from pixmill.canvas.types import CanvasError, DotPlan
 
 GAP_LIFT = 48.0
 """How much lighter than the drills (sRGB levels) the canvas shows between them, before the pattern is centred."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pixmill.canvas.model import Palettes
+from pixmill.canvas.types import Palettes
 from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pixmill.canvas.model import Palette, PaletteColor
 from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.types import Palette, PaletteColor
 from pixmill.context import Context
 from pixmill.db.models import PaletteVersion
 

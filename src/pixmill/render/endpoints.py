@@ -13,7 +13,7 @@ from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
-from pixmill.canvas.model import Palettes
+from pixmill.canvas.types import Palettes
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.render import service
 from pixmill.render.service import Rendered

@@ -13,7 +13,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from pixmill.canvas.model import Palettes
+from pixmill.canvas.types import Palettes
 from pixmill.context import Context
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline

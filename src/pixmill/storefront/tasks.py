@@ -23,9 +23,9 @@ from sqlalchemy import select, update
 
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.guide import render_guide
-from pixmill.canvas.model import DotPlan, Palette
 from pixmill.canvas.plan import make_plan
 from pixmill.canvas.preview import render_preview
+from pixmill.canvas.types import DotPlan, Palette
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderRender
 from pixmill.palettes.service import to_palette

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from pixmill.canvas.grid import CanvasSettings, needed_size, sample_image
-from pixmill.canvas.model import Palettes
+from pixmill.canvas.types import Palettes
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.limits import check_output_size
