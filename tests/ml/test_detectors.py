@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pixmill.ml import faces as faces_module
-from pixmill.ml.detections import Detection, union
+from pixmill.ml.boxes import Detection, union
 from pixmill.ml.faces import detect_faces, detection_size
 from pixmill.ml.objects import (
     COCO_CLASSES,

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pixmill.imaging.catalogue import Params, RunContext
 from pixmill.imaging.encode import flatten
 from pixmill.imaging.inference import uses_ml
-from pixmill.ml.detections import Detection, sort_key, union
+from pixmill.ml.boxes import Detection, sort_key, union
 from pixmill.ml.faces import detect_faces
 from pixmill.ml.model_files import MLSetup, require
 from pixmill.ml.objects import COCO_CLASSES, detect_objects

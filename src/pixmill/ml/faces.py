@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pixmill.ml.detections import Detection, clip_box, sort_key
+from pixmill.ml.boxes import Detection, clip_box, sort_key
 from pixmill.ml.errors import ModelUnavailable
 
 # The longest side images are shrunk to for detection (YuNet's published model is 640 x 640).

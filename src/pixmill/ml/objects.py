@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from pixmill.ml import onnx
-from pixmill.ml.detections import Detection, clip_box, sort_key
+from pixmill.ml.boxes import Detection, clip_box, sort_key
 from pixmill.ml.faces import import_cv2
 
 INPUT_SIZE = 416

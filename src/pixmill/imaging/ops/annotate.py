@@ -13,7 +13,7 @@ from pixmill.imaging.catalogue import Operation, RunContext, register
 from pixmill.imaging.channels import replace_image
 from pixmill.imaging.detection import LABELS, DetectionParams, find
 from pixmill.imaging.values import ImageValue, Value
-from pixmill.ml.detections import Detection
+from pixmill.ml.boxes import Detection
 
 PALETTE = (
     (255, 56, 56),

@@ -19,7 +19,7 @@ from pixmill.imaging.detection import find
 from pixmill.imaging.ops.blur import gaussian_blur
 from pixmill.imaging.ops.pixelate import pixelate_image
 from pixmill.imaging.values import ImageValue, Value
-from pixmill.ml.detections import Detection
+from pixmill.ml.boxes import Detection
 
 
 class BlurFacesParams(Params):

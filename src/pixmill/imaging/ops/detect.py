@@ -12,7 +12,7 @@ from typing import Any
 from pixmill.imaging.catalogue import Operation, RunContext, register
 from pixmill.imaging.detection import DetectionParams, find
 from pixmill.imaging.values import DataValue, ImageValue, Value
-from pixmill.ml.detections import Detection
+from pixmill.ml.boxes import Detection
 
 
 class DetectParams(DetectionParams):
