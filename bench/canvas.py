@@ -41,7 +41,7 @@ from pixmill.canvas.color import ciede2000, palette_lab, srgb_to_lab
 from pixmill.canvas.grid import CanvasSettings, sample
 from pixmill.canvas.guide import render_guide
 from pixmill.canvas.mapping import PaletteIndex, nearest, nearest_brute
-from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.palette_csv import parse_palette_csv
 from pixmill.canvas.plan import make_plan, plan_from_grid
 from pixmill.canvas.preview import legend_rgb, render_preview, render_preview_image
 from pixmill.canvas.types import DotPlan, Palette

@@ -532,7 +532,7 @@ def _read_pipeline(ops: list[str], pipeline_file: Path | None) -> Any:
 
 def _palettes_for(names: list[str], files: list[str]) -> dict[str, Any]:
     """The palettes a pipeline names: from --palette files first, the rest from the database."""
-    from pixmill.canvas.palette import parse_palette_csv
+    from pixmill.canvas.palette_csv import parse_palette_csv
     from pixmill.canvas.types import CanvasError
 
     given: dict[str, Any] = {}

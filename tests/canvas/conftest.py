@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pixmill.canvas.color import palette_lab
-from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.palette_csv import parse_palette_csv
 from pixmill.canvas.types import Palette
 
 DMC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "palettes" / "dmc.csv"

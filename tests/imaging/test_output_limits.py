@@ -111,7 +111,7 @@ def test_a_job_fails_and_a_render_url_answers_422_naming_the_node(tmp_path: Path
 
 
 def test_a_canvas_preview_over_the_limits_is_refused_before_it_is_drawn() -> None:
-    from pixmill.canvas.palette import parse_palette_csv
+    from pixmill.canvas.palette_csv import parse_palette_csv
 
     palette = parse_palette_csv(DMC.read_text(encoding="utf-8-sig"), name="dmc")
     steps = [{"id": "pv", "op": "canvas_preview", "params": {"cols": 20, "rows": 16, "preview_width": 200}}]

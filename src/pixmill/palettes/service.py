@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.palette_csv import parse_palette_csv
 from pixmill.canvas.types import Palette, PaletteColor
 from pixmill.context import Context
 from pixmill.db.models import PaletteVersion

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pixmill.canvas.palette import parse_palette_csv
+from pixmill.canvas.palette_csv import parse_palette_csv
 from pixmill.canvas.types import CanvasError, Palette
 
 
