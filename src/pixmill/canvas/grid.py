@@ -20,7 +20,7 @@ from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.decode import ImageInfo, SizeHint, decode
 from pixmill.imaging.geometry import largest_region, smart_offset
 from pixmill.imaging.limits import Limits
-from pixmill.imaging.params import Color, Gravity, anchored_offset
+from pixmill.imaging.param_types import Color, Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue
 
 MAX_SIDE_CELLS = 1000

@@ -12,7 +12,7 @@ from PIL import Image
 from pydantic import AfterValidator
 
 from pixmill.imaging.catalogue import RunContext
-from pixmill.imaging.params import anchored_offset
+from pixmill.imaging.param_types import anchored_offset
 from pixmill.imaging.values import ImageValue
 
 MAX_SIDE = 30_000

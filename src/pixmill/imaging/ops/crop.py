@@ -27,7 +27,7 @@ from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.detection import place, subject
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.geometry import MAX_SIDE, Aspect, cut, largest_region, parse_aspect, smart_offset
-from pixmill.imaging.params import Gravity, anchored_offset
+from pixmill.imaging.param_types import Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
 
 CropGravity = Literal[Gravity, "smart", "focal", "faces", "objects"]

@@ -17,7 +17,7 @@ from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.geometry import MAX_SIDE, Aspect, parse_aspect
 from pixmill.imaging.limits import check_output_size
-from pixmill.imaging.params import RGBA, Color, Gravity, anchored_offset
+from pixmill.imaging.param_types import RGBA, Color, Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
 
 WHITE: RGBA = (255, 255, 255, 255)

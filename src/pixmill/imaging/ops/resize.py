@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.detection import place, subject
 from pixmill.imaging.limits import check_output_size
-from pixmill.imaging.params import GRAVITY_ANCHOR, Gravity
+from pixmill.imaging.param_types import GRAVITY_ANCHOR, Gravity
 from pixmill.imaging.values import ImageValue, Value
 
 ResizeGravity = Literal[Gravity, "faces", "objects"]

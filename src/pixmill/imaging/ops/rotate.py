@@ -16,7 +16,7 @@ from pydantic import Field
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.limits import check_output_size
 from pixmill.imaging.ops.pad import WHITE, canvas_mode, fill_for
-from pixmill.imaging.params import Color
+from pixmill.imaging.param_types import Color
 from pixmill.imaging.values import ImageValue, Value
 
 _QUARTER_TURNS = {

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.channels import join_alpha, replace_image, split_alpha
-from pixmill.imaging.params import Color
+from pixmill.imaging.param_types import Color
 from pixmill.imaging.values import ImageValue, Value
 
 

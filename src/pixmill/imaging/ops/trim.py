@@ -19,7 +19,7 @@ from pydantic import Field
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
 from pixmill.imaging.geometry import cut
-from pixmill.imaging.params import Color
+from pixmill.imaging.param_types import Color
 from pixmill.imaging.values import ImageValue, Value
 
 

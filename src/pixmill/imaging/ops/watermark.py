@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import Field, field_validator, model_validator
 
 from pixmill.imaging.catalogue import Operation, Params, RunContext, register
-from pixmill.imaging.params import Color, Gravity, anchored_offset
+from pixmill.imaging.param_types import Color, Gravity, anchored_offset
 from pixmill.imaging.values import ImageValue, Value
 
 DEFAULT_SCALE = 0.25
