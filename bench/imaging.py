@@ -38,7 +38,7 @@ def hwm():  # VmHWM: this process's peak RSS in kB (ru_maxrss would include the 
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 from pixmill.imaging.pipeline import parse_pipeline, run_pipeline
-from pixmill.imaging.steps import parse_step
+from pixmill.imaging.step_syntax import parse_step
 data = open(sys.argv[1], "rb").read()
 base = hwm()
 p = parse_pipeline([parse_step(s) for s in sys.argv[2].split("/")])

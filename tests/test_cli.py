@@ -9,7 +9,7 @@ from pathlib import Path
 from pixmill import batch
 from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.pipeline import parse_pipeline
-from pixmill.imaging.steps import parse_step
+from pixmill.imaging.step_syntax import parse_step
 from tests import images
 from tests.conftest import SHARED
 

@@ -513,7 +513,7 @@ def _run_batch(sources: list[Any], job: Any, writer: Any, workers: int, label: s
 def _read_pipeline(ops: list[str], pipeline_file: Path | None) -> Any:
     """The pipeline from --op steps or a --pipeline file (InvalidPipeline or ValueError say why not)."""
     from pixmill.imaging.pipeline import parse_pipeline
-    from pixmill.imaging.steps import parse_step
+    from pixmill.imaging.step_syntax import parse_step
 
     if pipeline_file is not None and ops:
         raise ValueError("give --op steps or --pipeline, not both")
@@ -612,7 +612,7 @@ def canvas(
     from pixmill.canvas.grid import CanvasSettings
     from pixmill.canvas.guide import PAPERS
     from pixmill.imaging.errors import ImagingError
-    from pixmill.imaging.steps import parse_step
+    from pixmill.imaging.step_syntax import parse_step
 
     def fail(message: str) -> typer.Exit:
         typer.echo(f"error: {message}", err=True)

@@ -17,7 +17,7 @@ from pixmill.canvas.types import Palettes
 from pixmill.context import Context
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
-from pixmill.imaging.steps import parse_step
+from pixmill.imaging.step_syntax import parse_step
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.storage import ObjectNotFound

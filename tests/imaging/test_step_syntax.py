@@ -6,7 +6,7 @@ import pytest
 
 from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import parse_pipeline
-from pixmill.imaging.steps import parse_step
+from pixmill.imaging.step_syntax import parse_step
 
 
 def test_list_items_are_separated_by_semicolons() -> None:
