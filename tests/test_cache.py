@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pixmill.cache import Cache, MemoryCache, RedisCache
+from pixmill.adapters.cache import Cache, MemoryCache, RedisCache
 from pixmill.config import Settings
 from pixmill.context import Context
 from tests.conftest import make_settings

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pixmill.cache import Cache, MemoryCache, RedisCache
+from pixmill.adapters.cache import Cache, MemoryCache, RedisCache
+from pixmill.adapters.events import JobEvents, LocalEvents, RedisEvents
+from pixmill.adapters.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
+from pixmill.adapters.storage import Storage, build_storage
 from pixmill.config import Settings
 from pixmill.db.session import make_engine, make_sessionmaker
-from pixmill.jobs.events import JobEvents, LocalEvents, RedisEvents
-from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
-from pixmill.storage import Storage, build_storage
 from pixmill.webhooks.service import WebhookCircuits
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Context:
         sessions = make_sessionmaker(engine)
         storage = build_storage(settings)
         if settings.redis_url:
-            from pixmill.redis_client import connect  # imported here: redis-py comes with the redis extra only
+            from pixmill.adapters.redis_client import connect  # imported here: redis-py comes with the redis extra only
 
             client = connect(settings.redis_url)
             prefix = settings.redis_prefix

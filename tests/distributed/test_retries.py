@@ -12,10 +12,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
+from pixmill.adapters.storage import StorageUnavailable
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.imaging.errors import CorruptImage
-from pixmill.storage import StorageUnavailable
 from pixmill.worker.retry import is_transient, retry_delay, retry_window
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.events import LocalEvents, RedisEvents, Subscription, emit
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import live, service
-from pixmill.jobs.events import LocalEvents, RedisEvents, Subscription, emit
 from tests import images
 from tests.conftest import make_settings, upload
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from pixmill.adapters.idempotency import DatabaseIdempotency, IdempotencyKeyReused, RedisIdempotency
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.context import Context
@@ -18,7 +19,6 @@ from pixmill.db.models import IdempotencyKey
 from pixmill.db.session import upgrade
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import service
-from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyKeyReused, RedisIdempotency
 from tests import images
 from tests.conftest import make_settings, upload
 from tests.live import free_port

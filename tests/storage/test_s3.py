@@ -19,11 +19,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable, build_storage
+from pixmill.adapters.storage.keys import PREFIXES, Retention
+from pixmill.adapters.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound, StorageUnavailable, build_storage
-from pixmill.storage.keys import PREFIXES, Retention
-from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.seaweed import ACCESS_KEY, SECRET_KEY, free_ports, weed_mini

@@ -56,12 +56,12 @@ def is_transient(exc: BaseException) -> bool:
     """
     from sqlalchemy.exc import OperationalError
 
-    from pixmill.storage import StorageUnavailable
+    from pixmill.adapters.storage import StorageUnavailable
 
     if isinstance(exc, (OperationalError, StorageUnavailable)):
         return True
     try:
-        from pixmill.storage.s3 import unreachable
+        from pixmill.adapters.storage.s3 import unreachable
     except ImportError:  # no s3 extra: no S3 storage either
         pass
     else:

@@ -188,7 +188,7 @@ class RedisEvents:
     """PUBLISH on `<prefix>job:<id>`; each subscription holds its own pub/sub connection on its event loop."""
 
     def __init__(self, client: redis.Redis, url: str, prefix: str) -> None:
-        from pixmill.redis_client import Breaker
+        from pixmill.adapters.redis_client import Breaker
 
         self.client, self.url = client, url
         self.prefix = f"{prefix}job:"
@@ -207,7 +207,7 @@ class RedisEvents:
             raise
 
     async def subscribe(self, job_id: str) -> Subscription:
-        from pixmill.redis_client import CONNECT_TIMEOUT_S, connect_async
+        from pixmill.adapters.redis_client import CONNECT_TIMEOUT_S, connect_async
 
         conn = connect_async(self.url)
         pubsub = conn.pubsub()

@@ -4,10 +4,10 @@ Needs the `s3` extra (boto3). Works with AWS S3 and S3-compatible stores (Seawee
 path-style addressing and signature v4 throughout.
 
 Retention: each domain's expiry sweep deletes its expired objects itself (delete_prefix, delete_older_than); on
-top of it `ensure_bucket` puts one lifecycle rule per prefix of `pixmill.storage.keys.PREFIXES` on the bucket as a
-backstop. S3 lifecycle rules count in whole days from an object's creation, so a lifetime is rounded up to whole
-days; objects can outlive their retention by up to a day (plus the store's own lifecycle scan delay) when only the
-lifecycle rules remove them.
+top of it `ensure_bucket` puts one lifecycle rule per prefix of `pixmill.adapters.storage.keys.PREFIXES` on the
+bucket as a backstop. S3 lifecycle rules count in whole days from an object's creation, so a lifetime is rounded up
+to whole days; objects can outlive their retention by up to a day (plus the store's own lifecycle scan delay) when
+only the lifecycle rules remove them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, ParamSpec, TypeVar
 from urllib.parse import quote
 
+from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable
+from pixmill.adapters.storage.keys import Retention, check_key, expiring_prefixes, lifecycle_days
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound, StorageUnavailable
-from pixmill.storage.keys import Retention, check_key, expiring_prefixes, lifecycle_days
 
 try:
     import boto3

@@ -70,7 +70,7 @@ class RedisCache:
     """Values under `<prefix>cache:<key>`; while Redis fails, reads miss and writes are skipped for a moment."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
-        from pixmill.redis_client import Breaker
+        from pixmill.adapters.redis_client import Breaker
 
         self.client = client
         self.prefix = f"{prefix}cache:"

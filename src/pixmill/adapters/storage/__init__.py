@@ -37,12 +37,12 @@ class Storage(Protocol):
 def build_storage(settings: Settings) -> Storage:
     """The storage adapter the settings choose; an S3 bucket is created (with its expiry rules) if missing."""
     if settings.storage == "s3":
-        from pixmill.storage.s3 import S3Storage  # imported here: boto3 comes with the s3 extra only
+        from pixmill.adapters.storage.s3 import S3Storage  # imported here: boto3 comes with the s3 extra only
 
         s3 = S3Storage.from_settings(settings)
         s3.ensure_bucket()
         return s3
 
-    from pixmill.storage.local import LocalStorage
+    from pixmill.adapters.storage.local import LocalStorage
 
     return LocalStorage(settings.resolved_storage_dir, settings.signing_key)
