@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pixmill.adapters.cache import Cache, MemoryCache, RedisCache
-from pixmill.adapters.events import JobEvents, LocalEvents, RedisEvents
-from pixmill.adapters.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
+from pixmill.adapters.cache import Cache
+from pixmill.adapters.cache.memory import MemoryCache
+from pixmill.adapters.events import JobEvents
+from pixmill.adapters.events.local import LocalEvents
+from pixmill.adapters.idempotency import IdempotencyStore
+from pixmill.adapters.idempotency.database import DatabaseIdempotency
 from pixmill.adapters.storage import Storage, build_storage
 from pixmill.config import Settings
 from pixmill.db.session import make_engine, make_sessionmaker
@@ -55,7 +58,11 @@ class Context:
         sessions = make_sessionmaker(engine)
         storage = build_storage(settings)
         if settings.redis_url:
-            from pixmill.adapters.redis_client import connect  # imported here: redis-py comes with the redis extra only
+            # imported here: redis-py comes with the redis extra only
+            from pixmill.adapters.cache.redis import RedisCache
+            from pixmill.adapters.events.redis import RedisEvents
+            from pixmill.adapters.idempotency.redis import RedisIdempotency
+            from pixmill.adapters.redis_client import connect
 
             client = connect(settings.redis_url)
             prefix = settings.redis_prefix

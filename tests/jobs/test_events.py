@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pixmill.adapters.events import LocalEvents, RedisEvents, Subscription, emit
+from pixmill.adapters.events import Subscription, emit
+from pixmill.adapters.events.local import LocalEvents
+from pixmill.adapters.events.redis import RedisEvents
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.context import Context

@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from pixmill.adapters.idempotency import DatabaseIdempotency, IdempotencyKeyReused, RedisIdempotency
+from pixmill.adapters.idempotency import IdempotencyKeyReused
+from pixmill.adapters.idempotency.database import DatabaseIdempotency
+from pixmill.adapters.idempotency.redis import RedisIdempotency
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.context import Context

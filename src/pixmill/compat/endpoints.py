@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
-from pixmill.adapters.idempotency import file_digest
 from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
@@ -21,6 +20,7 @@ from pixmill.compat.service import translate
 from pixmill.db.models import Asset
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
+from pixmill.jobs.fingerprints import file_digest
 from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
 

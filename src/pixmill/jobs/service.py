@@ -13,7 +13,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pixmill.adapters.events import emit
-from pixmill.adapters.idempotency import fingerprint
 from pixmill.adapters.storage.keys import result_prefix
 from pixmill.assets.service import discard
 from pixmill.compat import shape
@@ -22,6 +21,7 @@ from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
 from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.execute import download_name
+from pixmill.jobs.fingerprints import fingerprint
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")
