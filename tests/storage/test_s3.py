@@ -19,7 +19,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable, build_storage
+from pixmill.adapters.build import build_storage
+from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable
 from pixmill.adapters.storage.keys import PREFIXES, Retention
 from pixmill.adapters.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from pixmill.app import create_app
