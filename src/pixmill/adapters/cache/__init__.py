@@ -2,7 +2,8 @@
 
 Adapters: an in-process LRU bounded in entries (embedded, memory.py) and Redis `GET`/`SET PX`/`DEL` under
 `<prefix>cache:` (redis.py, shared by every API instance). A cache is never the record: a miss, and any error
-(logged), means "read the source"; only data that no longer changes, or whose staleness the TTL bounds, belongs here.
+(logged), means "read the source"; only data that no longer changes, or whose staleness the TTL bounds, belongs
+here. So the port has no error type: its adapters raise nothing (a Redis failure is logged and read as a miss).
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ log = logging.getLogger("pixmill.events")
 Event = dict[str, Any]
 
 
+class EventsUnavailable(RuntimeError):
+    """Events cannot be published or listened to now (the message bus is unreachable)."""
+
+
 class Subscription(Protocol):
     async def get(self, timeout: float) -> Event | None:
         """The next event, or None when none came within `timeout` seconds."""
@@ -28,16 +32,18 @@ class Subscription(Protocol):
 
 class JobEvents(Protocol):
     def publish(self, job_id: str, event: Event) -> None:
-        """Send `event` to every current subscriber of job `job_id`."""
+        """Send `event` to every current subscriber of job `job_id`; EventsUnavailable if it cannot be sent."""
 
     async def subscribe(self, job_id: str) -> Subscription:
-        """Listen to job `job_id` on the running event loop: every event published after this returns arrives."""
+        """Listen to job `job_id` on the running event loop: every event published after this returns arrives.
+
+        EventsUnavailable when the subscription cannot be made."""
 
     def worker_relay(self) -> Any:
         """What pool worker processes need to publish to this process (Context.from_settings's `relay`), or None."""
 
     def check(self) -> None:
-        """Raise if events cannot be delivered now."""
+        """Raise EventsUnavailable if events cannot be delivered now."""
 
     def close(self) -> None: ...
 

@@ -6,12 +6,16 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from pixmill.adapters.events import Event, Subscription
+from pixmill.adapters.events import Event, EventsUnavailable, Subscription
 from pixmill.adapters.redis_client import CONNECT_TIMEOUT_S, Breaker, connect_async
 
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
+
+
+def _unavailable(exc: Exception) -> EventsUnavailable:
+    return EventsUnavailable(f"the event bus (Redis) is unreachable ({type(exc).__name__}: {exc})")
 
 
 class _RedisSubscription:
@@ -51,9 +55,9 @@ class RedisEvents:
             return
         try:
             self.client.publish(self.channel(job_id), json.dumps(event))
-        except Exception:
+        except Exception as exc:
             self._breaker.trip()
-            raise
+            raise _unavailable(exc) from exc
 
     async def subscribe(self, job_id: str) -> Subscription:
         conn = connect_async(self.url)
@@ -69,9 +73,11 @@ class RedisEvents:
                     break
                 if loop.time() >= deadline:
                     raise TimeoutError("Redis did not confirm the subscription")
-        except BaseException:
+        except BaseException as exc:
             await pubsub.aclose()
             await conn.aclose()
+            if isinstance(exc, Exception):
+                raise _unavailable(exc) from exc
             raise
         return _RedisSubscription(conn, pubsub)
 
@@ -80,7 +86,10 @@ class RedisEvents:
         return None
 
     def check(self) -> None:
-        self.client.ping()
+        try:
+            self.client.ping()
+        except Exception as exc:
+            raise _unavailable(exc) from exc
 
     def close(self) -> None:
         """The client is the Context's to close."""

@@ -45,6 +45,10 @@ return 0
 )
 
 
+def _unavailable(exc: Exception) -> IdempotencyUnavailable:
+    return IdempotencyUnavailable(f"the idempotency store (Redis) is unreachable: {type(exc).__name__}")
+
+
 def _value(job_id: str, fingerprint: str | None) -> str:
     return f"{job_id} {fingerprint}" if fingerprint else job_id
 
@@ -73,11 +77,23 @@ class RedisIdempotency:
                     holder_job, _, holder_fingerprint = text.partition(" ")
                     return check_holder(key, fingerprint, holder_job, holder_fingerprint or None)
         except redis.RedisError as exc:
-            raise IdempotencyUnavailable(f"the idempotency store (Redis) is unreachable: {type(exc).__name__}") from exc
+            raise _unavailable(exc) from exc
         raise IdempotencyUnavailable(f"the idempotency key {key!r} changes hands too fast to be claimed")
 
     def release(self, key: str, job_id: str) -> None:
-        self._release(keys=[self.prefix + key], args=[job_id])
+        import redis
+
+        try:
+            self._release(keys=[self.prefix + key], args=[job_id])
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc
 
     def keep(self, key: str, job_id: str, ttl_s: float, fingerprint: str | None = None) -> None:
-        self._keep(keys=[self.prefix + key], args=[job_id, max(1, round(ttl_s * 1000)), _value(job_id, fingerprint)])
+        import redis
+
+        try:
+            self._keep(
+                keys=[self.prefix + key], args=[job_id, max(1, round(ttl_s * 1000)), _value(job_id, fingerprint)]
+            )
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from exc

@@ -66,6 +66,13 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def port_error(exc: Exception) -> Exception:
+    """The port's StorageUnavailable (a transient error) for an error that says the store is down, else `exc`."""
+    if not unreachable(exc):
+        return exc
+    return StorageUnavailable(f"the object store is unreachable ({type(exc).__name__}: {exc})")
+
+
 def _outage_is_typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
     """Raise StorageUnavailable where the store cannot be reached, so callers need not know botocore's errors."""
 
@@ -74,9 +81,10 @@ def _outage_is_typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            if not unreachable(exc):
+            typed = port_error(exc)
+            if typed is exc:
                 raise
-            raise StorageUnavailable(f"the object store is unreachable ({type(exc).__name__}: {exc})") from exc
+            raise typed from exc
 
     return wrapper
 
