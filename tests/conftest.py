@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from pixmill.app import create_app
 from pixmill.config import Settings
+from tests.seaweed import bucket, seaweed  # noqa: F401  (fixtures: one SeaweedFS per session for every S3 test)
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -24,6 +24,9 @@ SLICE_NAMES = {
     "expiry",  # a domain's own expiry; pixmill/expiry.py is the sweep that runs each of them
     "states",  # a domain's status values and their transitions (jobs, storefront orders)
     "errors",  # the errors a package raises: each layer owns its own (ml's are not imaging's; issue 13)
+    # In adapters/<port>/, each adapter is named for the system it uses, the same in every port folder
+    "redis",  # a port's distributed adapter on Redis (cache, events, idempotency)
+    "local",  # a port's embedded adapter on this machine (storage on disk, events in-process)
 }
 
 # Collisions outside the core (imaging, canvas, ml), each to be ended by a rename in the slice that owns it.

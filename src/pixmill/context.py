@@ -1,4 +1,4 @@
-"""The wiring: one place that turns Settings into the adapters every process needs."""
+"""What every process holds: the settings, the database, and the adapters adapters/build.py makes from them."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pixmill.cache import Cache, MemoryCache, RedisCache
+from pixmill.adapters.build import build_adapters
+from pixmill.adapters.cache import Cache
+from pixmill.adapters.events import JobEvents
+from pixmill.adapters.idempotency import IdempotencyStore
+from pixmill.adapters.storage import Storage
 from pixmill.config import Settings
 from pixmill.db.session import make_engine, make_sessionmaker
-from pixmill.jobs.events import JobEvents, LocalEvents, RedisEvents
-from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyStore, RedisIdempotency
-from pixmill.storage import Storage, build_storage
 from pixmill.webhooks.service import WebhookCircuits
 
 if TYPE_CHECKING:
@@ -47,36 +48,22 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings, relay: Any = None) -> Context:
-        """The adapters `settings` choose: Redis ones when redis_url is set, else the embedded ones.
+        """A database engine for `settings` and the adapters adapters.build makes from them.
 
         relay: in a pool worker process, the API process's `events.worker_relay()` (embedded events go there).
         """
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
-        storage = build_storage(settings)
-        if settings.redis_url:
-            from pixmill.redis_client import connect  # imported here: redis-py comes with the redis extra only
-
-            client = connect(settings.redis_url)
-            prefix = settings.redis_prefix
-            return cls(
-                settings,
-                engine,
-                sessions,
-                storage,
-                idempotency=RedisIdempotency(client, prefix),
-                events=RedisEvents(client, settings.redis_url, prefix),
-                cache=RedisCache(client, prefix),
-                redis=client,
-            )
+        adapters = build_adapters(settings, sessions, relay)
         return cls(
             settings,
             engine,
             sessions,
-            storage,
-            idempotency=DatabaseIdempotency(sessions),
-            events=LocalEvents(forward=relay),
-            cache=MemoryCache(),
+            adapters.storage,
+            idempotency=adapters.idempotency,
+            events=adapters.events,
+            cache=adapters.cache,
+            redis=adapters.redis,
         )
 
     @contextmanager

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi.testclient import TestClient
 
-from pixmill.storage.signing import sign
+from pixmill.adapters.storage.signing import sign
 from tests import images
 from tests.conftest import submit, upload, wait_for
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.storage.local import LocalStorage
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.db.session import make_engine
-from pixmill.storage.local import LocalStorage
 from tests.conftest import make_settings
 from tests.live import free_port
 

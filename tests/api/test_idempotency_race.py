@@ -16,10 +16,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from pixmill.adapters.storage import Storage
 from pixmill.app import create_app
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job
-from pixmill.storage import Storage
 from tests import images
 from tests.conftest import make_settings
 from tests.live import free_port

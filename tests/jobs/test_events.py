@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,12 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.events import Subscription
+from pixmill.adapters.events.local import LocalEvents
+from pixmill.adapters.events.redis import RedisEvents
 from pixmill.app import create_app
-from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import live, service
-from pixmill.jobs.events import LocalEvents, RedisEvents, Subscription, emit
 from tests import images
 from tests.conftest import make_settings, upload
 
@@ -33,78 +33,6 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
         if fields:
             events.append((fields["event"], json.loads(fields["data"])))
     return events
-
-
-def _publish_from_a_child(relay: Any, job_id: str) -> None:
-    emit(LocalEvents(forward=relay), job_id, "status", "PROCESSING")
-
-
-def test_local_events_fan_out_to_the_subscribers_of_that_job_only() -> None:
-    events = LocalEvents()
-
-    async def scenario() -> None:
-        first, second, other = [await events.subscribe(j) for j in ("j1", "j1", "j2")]
-        emit(events, "j1", "status", "PROCESSING")
-        for sub in (first, second):
-            event = await sub.get(1)
-            assert event is not None and (event["job_id"], event["status"]) == ("j1", "PROCESSING")
-        assert await other.get(0.1) is None
-        for sub in (first, second, other):
-            await sub.close()
-        assert events.subscriber_count("j1") == 0
-
-    asyncio.run(scenario())
-
-
-def test_local_events_relay_what_a_spawned_process_publishes() -> None:
-    events = LocalEvents()
-    relay = events.worker_relay()
-
-    async def scenario() -> None:
-        sub = await events.subscribe("j1")
-        child = multiprocessing.get_context("spawn").Process(target=_publish_from_a_child, args=(relay, "j1"))
-        child.start()
-        event = await sub.get(30)
-        await asyncio.to_thread(child.join, 30)
-        assert event is not None and event["status"] == "PROCESSING"
-        await sub.close()
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        events.close()
-
-
-@pytest.mark.redis
-def test_a_redis_subscriber_on_one_context_hears_what_another_publishes(redis_settings: Settings) -> None:
-    listener, publisher = Context.from_settings(redis_settings), Context.from_settings(redis_settings)
-    assert isinstance(publisher.events, RedisEvents)
-
-    async def scenario() -> None:
-        sub = await listener.events.subscribe("j1")
-        try:
-            emit(publisher.events, "j2", "status", "PROCESSING")  # another job's channel: not heard
-            emit(publisher.events, "j1", "status", "COMPLETED", outputs=2)
-            event = await sub.get(5)
-            assert event is not None
-            assert {k: event[k] for k in ("type", "job_id", "status", "outputs")} == {
-                "type": "status",
-                "job_id": "j1",
-                "status": "COMPLETED",
-                "outputs": 2,
-            }
-            assert await sub.get(0.2) is None
-            assert publisher.redis is not None  # the channel is <prefix>job:<id>, for anyone else to listen to
-            publisher.redis.publish(f"{redis_settings.redis_prefix}job:j1", json.dumps({"type": "step"}))
-            assert await sub.get(5) == {"type": "step"}
-        finally:
-            await sub.close()
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        listener.close()
-        publisher.close()
 
 
 def _subscribed(ctx: Context, job_id: str) -> bool:

@@ -11,6 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from pixmill.adapters.idempotency import IdempotencyKeyReused
+from pixmill.adapters.idempotency.database import DatabaseIdempotency
+from pixmill.adapters.idempotency.redis import RedisIdempotency
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.context import Context
@@ -18,7 +21,6 @@ from pixmill.db.models import IdempotencyKey
 from pixmill.db.session import upgrade
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import service
-from pixmill.jobs.idempotency import DatabaseIdempotency, IdempotencyKeyReused, RedisIdempotency
 from tests import images
 from tests.conftest import make_settings, upload
 from tests.live import free_port
@@ -38,69 +40,12 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
     context.close()
 
 
-def test_the_first_claim_wins_and_later_ones_learn_the_holder(ctx: Context) -> None:
-    store = ctx.idempotency
-    assert store.claim("k", "job-a", 60) is None
-    assert store.claim("k", "job-b", 60) == "job-a"
-    assert store.claim("other", "job-b", 60) is None
-
-
-def test_release_frees_only_the_holders_key(ctx: Context) -> None:
-    store = ctx.idempotency
-    assert store.claim("k", "job-a", 60) is None
-    store.release("k", "job-b")  # not the holder: nothing happens
-    assert store.claim("k", "job-c", 60) == "job-a"
-    store.release("k", "job-a")
-    assert store.claim("k", "job-c", 60) is None
-
-
-def test_a_claim_expires_after_its_ttl(ctx: Context) -> None:
-    store = ctx.idempotency
-    assert store.claim("k", "job-a", 0.3) is None
-    assert store.claim("k", "job-b", 0.3) == "job-a"
-    time.sleep(0.5)
-    assert store.claim("k", "job-b", 60) is None
-    assert store.claim("k", "job-c", 60) == "job-b"
-
-
-def test_a_claim_by_a_different_request_is_refused_naming_the_holder(ctx: Context) -> None:
-    store = ctx.idempotency
-    assert store.claim("k", "job-a", 60, "hash-a") is None
-    assert store.claim("k", "job-b", 60, "hash-a") == "job-a"  # the same request: the holder's job
-    with pytest.raises(IdempotencyKeyReused) as refused:
-        store.claim("k", "job-b", 60, "hash-b")
-    assert (refused.value.key, refused.value.job_id) == ("k", "job-a")
-    store.keep("k", "job-a", 60, "hash-a")  # keeping and releasing read the job id, whatever the fingerprint
-    assert store.claim("k", "job-c", 60, "hash-a") == "job-a"
-    store.release("k", "job-a")
-    assert store.claim("k", "job-c", 60, "hash-b") is None
-
-
-def test_a_claim_made_without_a_fingerprint_matches_any_request(ctx: Context) -> None:
-    """Keys claimed before fingerprints were kept still answer with their job."""
-    assert ctx.idempotency.claim("old", "job-a", 60) is None
-    assert ctx.idempotency.claim("old", "job-b", 60, "hash-b") == "job-a"
-
-
 def test_service_refuses_a_reused_key_at_once_even_while_its_job_is_being_recorded(ctx: Context) -> None:
     assert ctx.idempotency.claim("k", "winner", 60, "hash-a") is None
     started = time.monotonic()
     with pytest.raises(IdempotencyKeyReused):
         service.claim(ctx, "k", "loser", "hash-b")
     assert time.monotonic() - started < 1  # no wait for the winner's job
-
-
-@pytest.mark.redis
-def test_redis_keys_carry_the_prefix_and_the_retention_as_ttl(redis_settings: Settings) -> None:
-    ctx = Context.from_settings(redis_settings)
-    try:
-        assert ctx.idempotency.claim("order-7", "job-a", 86400) is None
-        assert ctx.redis is not None
-        name = f"{redis_settings.redis_prefix}idempotency:order-7"
-        assert ctx.redis.get(name) == b"job-a"
-        assert 86_000_000 < ctx.redis.pttl(name) <= 86_400_000
-    finally:
-        ctx.close()
 
 
 def _pending_job(ctx: Context, job_id: str) -> None:
@@ -120,21 +65,6 @@ def _pending_job(ctx: Context, job_id: str) -> None:
         operations=None,
         new_assets=[],
     )
-
-
-def test_keep_extends_only_the_holders_claim_and_takes_a_lapsed_one_again(ctx: Context) -> None:
-    store = ctx.idempotency
-    assert store.claim("k", "job-a", 0.3) is None
-    store.keep("k", "job-b", 60)  # not the holder: the short claim still lapses
-    time.sleep(0.5)
-    assert store.claim("k", "job-b", 0.3) is None
-    store.keep("k", "job-b", 60)
-    time.sleep(0.5)
-    assert store.claim("k", "job-c", 60) == "job-b"
-    assert store.claim("late", "job-d", 0.2) is None
-    time.sleep(0.4)  # the claim lapsed before its job was recorded (a slow request): keep takes it again
-    store.keep("late", "job-d", 60)
-    assert store.claim("late", "job-e", 60) == "job-d"
 
 
 def test_a_key_is_held_briefly_until_its_job_is_recorded_then_for_the_retention(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import pixmill
-from pixmill.storage import InvalidKey
-from pixmill.storage.keys import (
+from pixmill.adapters.storage import InvalidKey
+from pixmill.adapters.storage.keys import (
     PREFIXES,
     Retention,
     archive_key,

@@ -5,11 +5,7 @@ from __future__ import annotations
 import io
 import random
 import re
-import subprocess
 import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,87 +15,17 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.build import build_storage
+from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable
+from pixmill.adapters.storage.keys import PREFIXES, Retention
+from pixmill.adapters.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound, StorageUnavailable, build_storage
-from pixmill.storage.keys import PREFIXES, Retention
-from pixmill.storage.s3 import MAX_PRESIGN_SECONDS, S3Storage
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
-from tests.seaweed import ACCESS_KEY, SECRET_KEY, free_ports, weed_mini
+from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3, free_ports
 
 pytestmark = pytest.mark.s3
-
-
-@dataclass(frozen=True)
-class SeaweedS3:
-    endpoint: str
-
-    def storage(self, bucket: str, **kwargs: Any) -> S3Storage:
-        return S3Storage(bucket, endpoint_url=self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, **kwargs)
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    """A SeaweedFS `weed mini` on free 127.0.0.1 ports, with S3 signatures checked; stopped at the end."""
-    root = tmp_path_factory.mktemp("seaweedfs")
-    args, endpoint = weed_mini(root)
-    log_path = root / "weed.log"
-    with log_path.open("wb") as log:
-        try:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root)
-        except OSError as exc:
-            pytest.fail(f"could not start SeaweedFS ({args[0]}): {exc}")
-    try:
-        _wait_until_ready(proc, endpoint, log_path)
-        yield SeaweedS3(endpoint)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _wait_until_ready(proc: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
-    client = S3Storage("ready-probe", endpoint_url=endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY).client
-    deadline = time.monotonic() + 90
-    error: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            client.list_buckets()
-            return
-        except Exception as exc:
-            error = exc
-            time.sleep(0.25)
-    tail = log_path.read_text(errors="replace")[-4000:]
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=20)
-    pytest.fail(
-        f"SeaweedFS did not serve S3 at {endpoint} (exit code {proc.returncode}, last error {error!r});"
-        f" log tail:\n{tail}"
-    )
-
-
-@pytest.fixture
-def bucket(seaweed: SeaweedS3) -> Iterator[str]:
-    """A fresh bucket name for one test; the bucket, if made, is emptied and deleted after it."""
-    name = f"pixmill-test-{uuid.uuid4().hex[:16]}"
-    yield name
-    client = seaweed.storage(name).client
-    try:
-        client.head_bucket(Bucket=name)
-    except Exception:
-        return
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-        if keys:
-            client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
-    client.delete_bucket(Bucket=name)
 
 
 @pytest.fixture
@@ -109,21 +35,10 @@ def store(seaweed: SeaweedS3, bucket: str) -> S3Storage:
     return storage
 
 
-def test_put_get_exists_and_delete_prefix(store: S3Storage) -> None:
+def test_objects_keep_their_content_type(store: S3Storage) -> None:
+    """S3-specific; what every adapter stores and deletes is in tests/adapters/test_storage_contract.py."""
     store.put("results/job1/0/1.png", b"one", "image/png")
-    store.put("results/job1/1/1.png", b"two", "image/png")
-    store.put("results/job10/0/1.png", b"sibling", "image/png")
-    store.put("archives/job1.zip", b"zip", "application/zip")
-    assert store.get("results/job1/0/1.png") == b"one"
-    assert store.exists("results/job1/1/1.png")
     assert store.client.head_object(Bucket=store.bucket, Key="results/job1/0/1.png")["ContentType"] == "image/png"
-
-    assert store.delete_prefix("results/job1") == 2
-    assert not store.exists("results/job1/0/1.png") and not store.exists("results/job1/1/1.png")
-    assert store.get("results/job10/0/1.png") == b"sibling"  # a prefix is a directory, not a string prefix
-    assert store.delete_prefix("archives/job1.zip") == 1  # or one object
-    assert not store.exists("archives/job1.zip")
-    assert store.delete_prefix("results/nothing-here") == 0
 
 
 def test_put_file_streams_a_large_file_in_parts(store: S3Storage) -> None:
@@ -137,22 +52,6 @@ def test_put_file_streams_a_large_file_in_parts(store: S3Storage) -> None:
     store.put_file("uploads/small", io.BytesIO(small), "image/png")
     assert store.get("uploads/small") == small
     assert store.client.head_object(Bucket=store.bucket, Key="uploads/small")["ContentType"] == "image/png"
-
-
-def test_delete_older_than_uses_last_modified(store: S3Storage) -> None:
-    store.put("render-cache/old", b"x", "image/png")
-    time.sleep(1.1)  # S3 times have one-second resolution
-    cutoff = datetime.now(UTC)
-    time.sleep(1.1)
-    store.put("render-cache/new", b"y", "image/png")
-    assert store.delete_older_than("render-cache", cutoff) == 1
-    assert not store.exists("render-cache/old") and store.exists("render-cache/new")
-
-
-def test_missing_objects(store: S3Storage) -> None:
-    with pytest.raises(ObjectNotFound):
-        store.get("uploads/missing")
-    assert not store.exists("uploads/missing")
 
 
 def test_a_store_that_cannot_be_reached_raises_storage_unavailable(store: S3Storage) -> None:
@@ -173,12 +72,6 @@ def test_a_store_that_cannot_be_reached_raises_storage_unavailable(store: S3Stor
             call()
     with pytest.raises(ObjectNotFound):  # a store that answers: its 4xx stay what they are
         store.get("uploads/missing")
-
-
-def test_keys_are_checked(store: S3Storage) -> None:
-    for key in ("../escape", "uploads/../x", "/abs", ""):
-        with pytest.raises(ValueError):
-            store.put(key, b"x", "text/plain")
 
 
 def test_presigned_url_downloads_the_bytes(store: S3Storage, seaweed: SeaweedS3) -> None:

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pixmill.adapters.storage.keys import CANVAS_PREVIEWS, order_file_key
 from pixmill.context import Context
 from pixmill.db.models import OrderRender
-from pixmill.storage.keys import CANVAS_PREVIEWS, order_file_key
 from pixmill.storefront.expiry import EXPIRED_NOTE, expire_canvas_previews, expire_order_files
 from tests.storefront.conftest import STAFF, event, photo, send, wait_state
 

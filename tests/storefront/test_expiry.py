@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from pixmill.adapters.storage.keys import upload_key
 from pixmill.assets.expiry import expire_uploads
 from pixmill.expiry import expire
-from pixmill.storage.keys import upload_key
 from tests.conftest import upload
 from tests.images import jpeg
 from tests.storefront.conftest import open_shop, shop_settings

@@ -10,14 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pixmill.adapters.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
+from pixmill.adapters.storage import StorageUnavailable
 from pixmill.assets.service import UploadRejected
 from pixmill.canvas.types import CanvasError
 from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.imaging import errors as imaging
-from pixmill.jobs.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
 from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
 from pixmill.palettes.service import PaletteNotFound
-from pixmill.storage import StorageUnavailable
 from pixmill.storefront.service import InvalidTransition, OrderNotFound
 from pixmill.webhooks.service import InvalidWebhookUrl
 from pixmill.worker.port import RunnerUnavailable

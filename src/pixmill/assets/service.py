@@ -10,11 +10,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
+from pixmill.adapters.storage.keys import upload_key
 from pixmill.context import Context
 from pixmill.db.models import Asset
 from pixmill.imaging.decode import probe_file
 from pixmill.imaging.errors import ImagingError
-from pixmill.storage.keys import upload_key
 
 _CHUNK = 1024 * 1024
 

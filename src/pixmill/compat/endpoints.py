@@ -20,7 +20,7 @@ from pixmill.compat.service import translate
 from pixmill.db.models import Asset
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
-from pixmill.jobs.idempotency import file_digest
+from pixmill.jobs.fingerprints import file_digest
 from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
 

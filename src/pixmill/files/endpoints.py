@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from pixmill.adapters.storage import InvalidKey
+from pixmill.adapters.storage.local import LocalStorage
 from pixmill.api.deps import Ctx
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.db.models import MAX_INT64
-from pixmill.storage import InvalidKey
-from pixmill.storage.local import LocalStorage
 
 router = APIRouter(tags=["files"], route_class=BoundedJsonRoute)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from kombu import Connection, Producer
 
+from pixmill.adapters.events import emit
 from pixmill.context import Context
 from pixmill.jobs import repository, snapshots, states
-from pixmill.jobs.events import emit
 from pixmill.worker.celery_app import DEAD_QUEUE, dead_queue, declare_topology
 
 _DEATH_HEADERS = {

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pixmill.adapters.events import emit
+from pixmill.adapters.storage import ObjectNotFound
+from pixmill.adapters.storage.keys import archive_key, result_key
 from pixmill.canvas.types import Palettes
 from pixmill.compat import shape
 from pixmill.context import Context
@@ -20,12 +23,9 @@ from pixmill.imaging.errors import ImagingError
 from pixmill.imaging.pipeline import Output, Step, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.jobs import repository, snapshots, states
-from pixmill.jobs.events import emit
 from pixmill.logs import job_id_var, request_id_var
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.palettes.service import resolve as resolve_palettes
-from pixmill.storage import ObjectNotFound
-from pixmill.storage.keys import archive_key, result_key
 from pixmill.worker.retry import MAX_ATTEMPTS
 
 log = logging.getLogger("pixmill.jobs")

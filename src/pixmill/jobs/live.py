@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import anyio
 from starlette.concurrency import run_in_threadpool
 
+from pixmill.adapters.events import Subscription
 from pixmill.context import Context
 from pixmill.db.models import Job
 from pixmill.jobs import service, states
-from pixmill.jobs.events import Subscription
 
 log = logging.getLogger("pixmill.events")
 

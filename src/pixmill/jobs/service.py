@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pixmill.adapters.events import emit
+from pixmill.adapters.storage.keys import result_prefix
 from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
 from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
-from pixmill.jobs.events import emit
 from pixmill.jobs.execute import download_name
-from pixmill.jobs.idempotency import fingerprint
-from pixmill.storage.keys import result_prefix
+from pixmill.jobs.fingerprints import fingerprint
 from pixmill.webhooks.service import Delivery, check_webhook_url, deliver
 
 log = logging.getLogger("pixmill.jobs")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pixmill.adapters.storage.keys import RENDER_CACHE, written_before
 from pixmill.context import Context
-from pixmill.storage.keys import RENDER_CACHE, written_before
 
 
 def expire_render_cache(ctx: Context, now: datetime) -> int:

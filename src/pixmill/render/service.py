@@ -13,6 +13,8 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from pixmill.adapters.storage import ObjectNotFound
+from pixmill.adapters.storage.keys import render_cache_key
 from pixmill.canvas.types import Palettes
 from pixmill.context import Context
 from pixmill.imaging.errors import InvalidPipeline
@@ -20,8 +22,6 @@ from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
 from pixmill.imaging.step_syntax import parse_step
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.palettes.service import resolve as resolve_palettes
-from pixmill.storage import ObjectNotFound
-from pixmill.storage.keys import render_cache_key
 from pixmill.tokens import tokens_equal
 
 UNSAFE = "unsafe"

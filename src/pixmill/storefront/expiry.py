@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from pixmill.adapters.storage.keys import CANVAS_PREVIEWS, ORDERS, order_item_prefix, written_before
 from pixmill.context import Context
 from pixmill.db.models import OrderRender
-from pixmill.storage.keys import CANVAS_PREVIEWS, ORDERS, order_item_prefix, written_before
 
 # Print files are written just before their render row is finished, and the age sweep goes by the files' times:
 # rows finished up to this long after the cutoff are checked too, so none keeps a link to a file swept before it.

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pixmill.adapters.storage.keys import canvas_preview_key
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderEvent, OrderRender, PaletteVersion
-from pixmill.storage.keys import canvas_preview_key
 from pixmill.storefront import states
 from pixmill.storefront.schemas import OrderEventIn
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from pixmill.adapters.storage.keys import order_file_key
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.guide import render_guide
 from pixmill.canvas.plan import make_plan
@@ -29,7 +30,6 @@ from pixmill.canvas.types import DotPlan, Palette
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderRender
 from pixmill.palettes.service import to_palette
-from pixmill.storage.keys import order_file_key
 from pixmill.storefront import service, states
 from pixmill.worker import owner, registry
 from pixmill.worker.port import Runner, RunnerUnavailable

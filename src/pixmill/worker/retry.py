@@ -49,22 +49,15 @@ def retry_window(settings: Settings) -> tuple[float, float]:
 def is_transient(exc: BaseException) -> bool:
     """Whether `exc` is worth a retry: the database or the storage could not be reached, or S3 answered 5xx.
 
-    The storage port raises StorageUnavailable for its outages; an S3 error met outside the adapter's methods (a
-    client built elsewhere) is classified by the adapter's own `unreachable`, so nothing here knows botocore.
+    The storage port raises StorageUnavailable for its outages (the S3 adapter turns botocore's connection errors,
+    timeouts and 5xx into it), so only the port's error is known here, never botocore's.
     An OSError counts when the operating system raised it (it has an errno: a file or a socket failed); Pillow's
     errno-less OSErrors ("encoder error") are about the data, and a retry would fail the same way.
     """
     from sqlalchemy.exc import OperationalError
 
-    from pixmill.storage import StorageUnavailable
+    from pixmill.adapters.storage import StorageUnavailable
 
     if isinstance(exc, (OperationalError, StorageUnavailable)):
         return True
-    try:
-        from pixmill.storage.s3 import unreachable
-    except ImportError:  # no s3 extra: no S3 storage either
-        pass
-    else:
-        if unreachable(exc):
-            return True
     return isinstance(exc, OSError) and exc.errno is not None

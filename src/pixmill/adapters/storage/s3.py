@@ -4,10 +4,10 @@ Needs the `s3` extra (boto3). Works with AWS S3 and S3-compatible stores (Seawee
 path-style addressing and signature v4 throughout.
 
 Retention: each domain's expiry sweep deletes its expired objects itself (delete_prefix, delete_older_than); on
-top of it `ensure_bucket` puts one lifecycle rule per prefix of `pixmill.storage.keys.PREFIXES` on the bucket as a
-backstop. S3 lifecycle rules count in whole days from an object's creation, so a lifetime is rounded up to whole
-days; objects can outlive their retention by up to a day (plus the store's own lifecycle scan delay) when only the
-lifecycle rules remove them.
+top of it `ensure_bucket` puts one lifecycle rule per prefix of `pixmill.adapters.storage.keys.PREFIXES` on the
+bucket as a backstop. S3 lifecycle rules count in whole days from an object's creation, so a lifetime is rounded up
+to whole days; objects can outlive their retention by up to a day (plus the store's own lifecycle scan delay) when
+only the lifecycle rules remove them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, ParamSpec, TypeVar
 from urllib.parse import quote
 
+from pixmill.adapters.storage import ObjectNotFound, StorageUnavailable
+from pixmill.adapters.storage.keys import Retention, check_key, expiring_prefixes, lifecycle_days
 from pixmill.config import Settings
-from pixmill.storage import ObjectNotFound, StorageUnavailable
-from pixmill.storage.keys import Retention, check_key, expiring_prefixes, lifecycle_days
 
 try:
     import boto3
@@ -66,6 +66,13 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+def port_error(exc: Exception) -> Exception:
+    """The port's StorageUnavailable (a transient error) for an error that says the store is down, else `exc`."""
+    if not unreachable(exc):
+        return exc
+    return StorageUnavailable(f"the object store is unreachable ({type(exc).__name__}: {exc})")
+
+
 def _outage_is_typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
     """Raise StorageUnavailable where the store cannot be reached, so callers need not know botocore's errors."""
 
@@ -74,9 +81,10 @@ def _outage_is_typed(method: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return method(*args, **kwargs)
         except Exception as exc:
-            if not unreachable(exc):
+            typed = port_error(exc)
+            if typed is exc:
                 raise
-            raise StorageUnavailable(f"the object store is unreachable ({type(exc).__name__}: {exc})") from exc
+            raise typed from exc
 
     return wrapper
 

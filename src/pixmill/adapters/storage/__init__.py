@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from pixmill.config import Settings
-
 
 class ObjectNotFound(Exception):
     """No object is stored under that key."""
@@ -32,17 +30,3 @@ class Storage(Protocol):
     def delete_older_than(self, prefix: str, cutoff: datetime) -> int: ...
     def signed_url(self, key: str, expires_at: datetime, base_url: str, filename: str | None = None) -> str: ...
     def check(self) -> None: ...
-
-
-def build_storage(settings: Settings) -> Storage:
-    """The storage adapter the settings choose; an S3 bucket is created (with its expiry rules) if missing."""
-    if settings.storage == "s3":
-        from pixmill.storage.s3 import S3Storage  # imported here: boto3 comes with the s3 extra only
-
-        s3 = S3Storage.from_settings(settings)
-        s3.ensure_bucket()
-        return s3
-
-    from pixmill.storage.local import LocalStorage
-
-    return LocalStorage(settings.resolved_storage_dir, settings.signing_key)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
-from pixmill.storage import InvalidKey, ObjectNotFound
-from pixmill.storage.keys import HEALTH, check_key, health_probe_key
-from pixmill.storage.signing import sign, verify
+from pixmill.adapters.storage import InvalidKey, ObjectNotFound
+from pixmill.adapters.storage.keys import HEALTH, check_key, health_probe_key
+from pixmill.adapters.storage.signing import sign, verify
 
 _CHUNK = 1024 * 1024
 
