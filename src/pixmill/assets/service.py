@@ -8,10 +8,11 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pixmill.context import Context
 from pixmill.db.models import Asset
+from pixmill.errors import PixmillError
 from pixmill.imaging.decode import probe_file
 from pixmill.imaging.errors import ImagingError
 from pixmill.storage.keys import upload_key
@@ -21,13 +22,16 @@ _CHUNK = 1024 * 1024
 log = logging.getLogger("pixmill.assets")
 
 
-class UploadRejected(Exception):
+class UploadRejected(PixmillError):
     """One file of an upload was refused; `error` says why, `filename` which."""
 
     def __init__(self, filename: str, error: ImagingError) -> None:
         super().__init__(f"{filename}: {error.message}")
         self.filename = filename
-        self.error = error
+        self.error = self.core_error = error
+
+    def extra(self) -> dict[str, Any]:
+        return {"filename": self.filename}
 
 
 def clean_filename(name: str | None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pixmill.db.models import IdempotencyKey
+from pixmill.errors import PixmillError
 
 if TYPE_CHECKING:
     import redis
@@ -30,16 +32,30 @@ log = logging.getLogger("pixmill.jobs")
 _CLAIM_TRIES = 10  # each lost try means the key was released or expired in between: rare, bounded anyway
 
 
-class IdempotencyUnavailable(RuntimeError):
+class IdempotencyUnavailable(PixmillError, RuntimeError):
     """The idempotency store cannot be reached; the API answers 503 and stores nothing."""
 
+    status, title, retry_after = 503, "Idempotency store unavailable", 5
 
-class IdempotencyKeyReused(ValueError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"{self}; nothing was stored, try again"
+
+
+class IdempotencyKeyReused(PixmillError, ValueError):
     """The Idempotency-Key is held by a request that asked for something else (a different fingerprint)."""
+
+    status, title = 422, "Idempotency-Key reused"
 
     def __init__(self, key: str, job_id: str) -> None:
         super().__init__(key, job_id)
         self.key, self.job_id = key, job_id
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        job = show_job(self.job_id)
+        return (
+            f"the Idempotency-Key {self.key!r} was already used with a different request (job {job}); "
+            "send a new key for a new request"
+        )
 
 
 def fingerprint(*parts: Any) -> str:

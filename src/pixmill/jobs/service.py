@@ -16,6 +16,7 @@ from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
+from pixmill.errors import PixmillError
 from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.events import emit
@@ -33,16 +34,28 @@ CLAIM_WAIT_S = 5.0
 CLAIM_HOLD_S = 120.0
 
 
-class JobNotFound(LookupError):
+class JobNotFound(PixmillError, LookupError):
     """No job has that id."""
 
+    status, title = 404, "Job not found"
 
-class UnknownAsset(LookupError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"no job has the id {self.args[0]!r}"
+
+
+class UnknownAsset(PixmillError, LookupError):
     """An input asset id does not exist (or has expired)."""
 
+    status, title = 422, "Unknown asset"
 
-class IdempotencyInProgress(Exception):
+
+class IdempotencyInProgress(PixmillError):
     """Another request with this Idempotency-Key is still being handled (its job is not recorded yet)."""
+
+    status, title, retry_after = 409, "Request in progress", 1
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"a request with the Idempotency-Key {self.args[0]!r} is still being handled; retry shortly"
 
 
 def queue_for(pipeline: Pipeline | dict[str, Any]) -> str:

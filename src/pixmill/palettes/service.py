@@ -10,10 +10,13 @@ from pixmill.canvas.model import Palette, PaletteColor
 from pixmill.canvas.palette import parse_palette_csv
 from pixmill.context import Context
 from pixmill.db.models import PaletteVersion
+from pixmill.errors import PixmillError
 
 
-class PaletteNotFound(LookupError):
+class PaletteNotFound(PixmillError, LookupError):
     """No palette has that name (and version)."""
+
+    status, title = 404, "Palette not found"
 
 
 def import_csv(ctx: Context, name: str, text: str) -> PaletteVersion:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,17 +14,25 @@ from sqlalchemy.orm import Session
 
 from pixmill.context import Context
 from pixmill.db.models import Asset, Order, OrderEvent, OrderRender, PaletteVersion
+from pixmill.errors import PixmillError
 from pixmill.storage.keys import canvas_preview_key
 from pixmill.storefront import states
 from pixmill.storefront.schemas import OrderEventIn
 
 
-class OrderNotFound(LookupError):
+class OrderNotFound(PixmillError, LookupError):
     """No order has that id."""
 
+    status, title = 404, "Order not found"
 
-class InvalidTransition(ValueError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"no order has the id {self.args[0]!r}"
+
+
+class InvalidTransition(PixmillError, ValueError):
     """A staff action that the order's state does not allow."""
+
+    status, title = 409, "Not allowed in this state"
 
 
 def handle_event(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
