@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+from pixmill.assets import repository
 from pixmill.context import Context
 from pixmill.db.models import Asset
 from pixmill.errors import PixmillError
@@ -92,11 +93,11 @@ def discard(ctx: Context, assets: list[Asset]) -> None:
 
 def save_assets(ctx: Context, assets: list[Asset]) -> list[Asset]:
     with ctx.session() as s:
-        s.add_all(assets)
+        repository.add_all(s, assets)
         s.commit()
     return assets
 
 
 def get_asset(ctx: Context, asset_id: str) -> Asset | None:
     with ctx.session() as s:
-        return s.get(Asset, asset_id)
+        return repository.get(s, asset_id)

@@ -1,0 +1,28 @@
+"""Asset queries: every statement on the assets table, each given the caller's session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pixmill.db.models import Asset
+
+
+def add_all(session: Session, assets: Sequence[Asset]) -> None:
+    session.add_all(assets)
+
+
+def get(session: Session, asset_id: str) -> Asset | None:
+    return session.get(Asset, asset_id)
+
+
+def expired(session: Session, now: datetime) -> Sequence[Asset]:
+    """The assets whose expiry is before `now`."""
+    return session.scalars(select(Asset).where(Asset.expires_at < now)).all()
+
+
+def delete(session: Session, asset: Asset) -> None:
+    session.delete(asset)
