@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pixmill.db.models import Asset
@@ -26,3 +26,8 @@ def expired(session: Session, now: datetime) -> Sequence[Asset]:
 
 def delete(session: Session, asset: Asset) -> None:
     session.delete(asset)
+
+
+def keep_until(session: Session, asset_ids: Sequence[str], until: datetime) -> None:
+    """Move the expiry of those assets on to `until` (never earlier than it already is)."""
+    session.execute(update(Asset).where(Asset.id.in_(asset_ids), Asset.expires_at < until).values(expires_at=until))
