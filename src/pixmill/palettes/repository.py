@@ -28,3 +28,8 @@ def find(session: Session, name: str, version: int | None = None) -> PaletteVers
     if version is not None:
         query = query.where(PaletteVersion.version == version)
     return session.scalar(query.order_by(PaletteVersion.version.desc()).limit(1))
+
+
+def get(session: Session, name: str, version: int) -> PaletteVersion | None:
+    """`name` at exactly `version`."""
+    return session.scalar(select(PaletteVersion).where(PaletteVersion.name == name, PaletteVersion.version == version))
