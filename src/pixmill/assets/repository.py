@@ -31,3 +31,8 @@ def delete(session: Session, asset: Asset) -> None:
 def keep_until(session: Session, asset_ids: Sequence[str], until: datetime) -> None:
     """Move the expiry of those assets on to `until` (never earlier than it already is)."""
     session.execute(update(Asset).where(Asset.id.in_(asset_ids), Asset.expires_at < until).values(expires_at=until))
+
+
+def existing_ids(session: Session, asset_ids: set[str]) -> set[str]:
+    """Those of `asset_ids` that are stored (not unknown, not expired and gone)."""
+    return set(session.scalars(select(Asset.id).where(Asset.id.in_(asset_ids))))
