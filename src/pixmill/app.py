@@ -16,14 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from pixmill import __version__
 from pixmill.api import docs, openapi, problems
+from pixmill.api.files import router as files_router
+from pixmill.api.health import router as health_router
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from pixmill.assets.endpoints import router as assets_router
 from pixmill.compat.endpoints import router as compat_router
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.db.session import upgrade
-from pixmill.files.endpoints import router as files_router
-from pixmill.health.endpoints import router as health_router
 from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router

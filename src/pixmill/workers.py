@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from pixmill.config import Settings
 from pixmill.context import Context
+from pixmill.errors import PixmillError
 
 R = TypeVar("R")
 
@@ -45,11 +46,21 @@ _MAX_TASKS_PER_CHILD = 1000
 _START_BACKOFF_MAX_S = 30.0
 
 
-class WorkerDied(RuntimeError):
+class WorkerStopped(PixmillError, RuntimeError):
+    """The process answering a request stopped; the pool has already replaced it (or is shutting down), so the
+    same request can simply be sent again."""
+
+    status, title, retry_after = 503, "Worker stopped", 1
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"the worker process answering this request stopped ({self}); nothing was kept, try again"
+
+
+class WorkerDied(WorkerStopped):
     """The process running the task died (killed, out of memory, a crash in native code) before it answered."""
 
 
-class PoolStopped(RuntimeError):
+class PoolStopped(WorkerStopped):
     """The pool was stopped while the task ran and its grace period ran out, so its process was killed."""
 
 

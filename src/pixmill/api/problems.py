@@ -10,31 +10,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pixmill.adapters.idempotency import IdempotencyKeyReused, IdempotencyUnavailable
-from pixmill.adapters.storage import StorageUnavailable
-from pixmill.assets.service import UploadRejected
 from pixmill.canvas.types import CanvasError
 from pixmill.compat.shape import is_pixtools_path, public_job_id
+from pixmill.errors import PixmillError
 from pixmill.imaging import errors as imaging
-from pixmill.jobs.service import IdempotencyInProgress, JobNotFound, UnknownAsset
-from pixmill.palettes.service import PaletteNotFound
-from pixmill.storefront.service import InvalidTransition, OrderNotFound
-from pixmill.webhooks.service import InvalidWebhookUrl
-from pixmill.worker.port import RunnerUnavailable
-from pixmill.workers import PoolStopped, WorkerDied
 
 log = logging.getLogger("pixmill.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-STORAGE_RETRY_AFTER_S = 10  # an object store restart takes seconds; clients should not hammer it meanwhile
 
 
-class Problem(Exception):
+class Problem(PixmillError):
     """An HTTP problem raised by a route: status, short title, detail for the user."""
 
     def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
-        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+        self.status, self.title, self._extra = status, title, extra
+
+    def extra(self) -> dict[str, Any]:
+        return self._extra
 
 
 def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -71,76 +65,24 @@ def imaging_problem(exc: imaging.ImagingError) -> tuple[int, str]:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn exceptions into problems."""
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return _respond(request, exc.status, exc.title, exc.detail, **exc.extra)
+    @app.exception_handler(PixmillError)
+    async def _pixmill(request: Request, exc: PixmillError) -> JSONResponse:
+        if exc.log_message:
+            log.error(exc.log_message, extra={"error": str(exc)})
+        pixtools = is_pixtools_path(request.url.path)
+        status, title = imaging_problem(exc.core_error) if exc.core_error else (exc.status, exc.title)
+        # PixTools clients know a job by its dashed id; everyone else by the stored one.
+        detail = exc.detail(public_job_id if pixtools else str)
+        response = _respond(request, status, title, detail, **exc.extra())
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(imaging.ImagingError)
     async def _imaging(request: Request, exc: imaging.ImagingError) -> JSONResponse:
         status, title = imaging_problem(exc)
         extra = {"errors": exc.errors} if isinstance(exc, imaging.InvalidPipeline) else {}
         return _respond(request, status, title, exc.message, **extra)
-
-    @app.exception_handler(UploadRejected)
-    async def _upload(request: Request, exc: UploadRejected) -> JSONResponse:
-        status, title = imaging_problem(exc.error)
-        return _respond(request, status, title, f"{exc.filename}: {exc.error.message}", filename=exc.filename)
-
-    @app.exception_handler(JobNotFound)
-    async def _job(request: Request, exc: JobNotFound) -> JSONResponse:
-        return _respond(request, 404, "Job not found", f"no job has the id {exc.args[0]!r}")
-
-    @app.exception_handler(RunnerUnavailable)
-    async def _runner(request: Request, exc: RunnerUnavailable) -> JSONResponse:
-        response = _respond(request, 503, "Job runner unavailable", f"{exc}; nothing was queued, try again later")
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.exception_handler(StorageUnavailable)
-    async def _storage(request: Request, exc: StorageUnavailable) -> JSONResponse:
-        log.error("object store unreachable", extra={"error": str(exc)})
-        response = _respond(request, 503, "Storage unavailable", f"{exc}; nothing was stored, try again later")
-        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
-        return response
-
-    @app.exception_handler(IdempotencyInProgress)
-    async def _in_progress(request: Request, exc: IdempotencyInProgress) -> JSONResponse:
-        detail = f"a request with the Idempotency-Key {exc.args[0]!r} is still being handled; retry shortly"
-        response = _respond(request, 409, "Request in progress", detail)
-        response.headers["Retry-After"] = "1"
-        return response
-
-    @app.exception_handler(IdempotencyKeyReused)
-    async def _reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
-        job = public_job_id(exc.job_id) if is_pixtools_path(request.url.path) else exc.job_id
-        detail = (
-            f"the Idempotency-Key {exc.key!r} was already used with a different request (job {job}); "
-            "send a new key for a new request"
-        )
-        return _respond(request, 422, "Idempotency-Key reused", detail)
-
-    @app.exception_handler(IdempotencyUnavailable)
-    async def _idempotency(request: Request, exc: IdempotencyUnavailable) -> JSONResponse:
-        response = _respond(request, 503, "Idempotency store unavailable", f"{exc}; nothing was stored, try again")
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.exception_handler(WorkerDied)
-    @app.exception_handler(PoolStopped)
-    async def _worker(request: Request, exc: Exception) -> JSONResponse:
-        # The pool has already replaced the process (or is shutting down); the same request can simply be sent again.
-        detail = f"the worker process answering this request stopped ({exc}); nothing was kept, try again"
-        response = _respond(request, 503, "Worker stopped", detail)
-        response.headers["Retry-After"] = "1"
-        return response
-
-    @app.exception_handler(UnknownAsset)
-    async def _asset(request: Request, exc: UnknownAsset) -> JSONResponse:
-        return _respond(request, 422, "Unknown asset", str(exc))
-
-    @app.exception_handler(InvalidWebhookUrl)
-    async def _webhook(request: Request, exc: InvalidWebhookUrl) -> JSONResponse:
-        return _respond(request, 422, "Invalid webhook URL", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -151,18 +93,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CanvasError)
     async def _canvas(request: Request, exc: CanvasError) -> JSONResponse:
         return _respond(request, 422, "Invalid canvas input", exc.message, errors=exc.errors)
-
-    @app.exception_handler(PaletteNotFound)
-    async def _palette(request: Request, exc: PaletteNotFound) -> JSONResponse:
-        return _respond(request, 404, "Palette not found", str(exc))
-
-    @app.exception_handler(OrderNotFound)
-    async def _order(request: Request, exc: OrderNotFound) -> JSONResponse:
-        return _respond(request, 404, "Order not found", f"no order has the id {exc.args[0]!r}")
-
-    @app.exception_handler(InvalidTransition)
-    async def _transition(request: Request, exc: InvalidTransition) -> JSONResponse:
-        return _respond(request, 409, "Not allowed in this state", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

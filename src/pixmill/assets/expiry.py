@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
+from pixmill.assets import repository
 from pixmill.context import Context
-from pixmill.db.models import Asset
 
 
 def expire_uploads(ctx: Context, now: datetime) -> int:
@@ -18,9 +16,9 @@ def expire_uploads(ctx: Context, now: datetime) -> int:
     """
     removed = 0
     with ctx.session() as s:
-        for asset in s.scalars(select(Asset).where(Asset.expires_at < now)):
+        for asset in repository.expired(s, now):
             ctx.storage.delete_prefix(asset.storage_key)
-            s.delete(asset)
+            repository.delete(s, asset)
             removed += 1
         s.commit()
     return removed

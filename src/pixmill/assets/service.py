@@ -8,11 +8,13 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pixmill.adapters.storage.keys import upload_key
+from pixmill.assets import repository
 from pixmill.context import Context
 from pixmill.db.models import Asset
+from pixmill.errors import PixmillError
 from pixmill.imaging.decode import probe_file
 from pixmill.imaging.errors import ImagingError
 
@@ -21,13 +23,16 @@ _CHUNK = 1024 * 1024
 log = logging.getLogger("pixmill.assets")
 
 
-class UploadRejected(Exception):
+class UploadRejected(PixmillError):
     """One file of an upload was refused; `error` says why, `filename` which."""
 
     def __init__(self, filename: str, error: ImagingError) -> None:
         super().__init__(f"{filename}: {error.message}")
         self.filename = filename
-        self.error = error
+        self.error = self.core_error = error
+
+    def extra(self) -> dict[str, Any]:
+        return {"filename": self.filename}
 
 
 def clean_filename(name: str | None) -> str:
@@ -88,11 +93,11 @@ def discard(ctx: Context, assets: list[Asset]) -> None:
 
 def save_assets(ctx: Context, assets: list[Asset]) -> list[Asset]:
     with ctx.session() as s:
-        s.add_all(assets)
+        repository.add_all(s, assets)
         s.commit()
     return assets
 
 
 def get_asset(ctx: Context, asset_id: str) -> Asset | None:
     with ctx.session() as s:
-        return s.get(Asset, asset_id)
+        return repository.get(s, asset_id)

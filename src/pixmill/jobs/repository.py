@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pixmill.db.models import Asset, Job
+from pixmill.db.models import Asset, IdempotencyKey, Job
 from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
@@ -77,3 +78,12 @@ def mark_failed(session: Session, job_id: str, message: str, *, unfinished_only:
         job.webhook_status = states.WEBHOOK_PENDING
     session.commit()
     return True
+
+
+def delete(session: Session, job_id: str) -> None:
+    session.execute(sql_delete(Job).where(Job.id == job_id))
+
+
+def delete_lapsed_keys(session: Session, now: datetime) -> None:
+    """Delete the idempotency keys whose hold ended before `now`."""
+    session.execute(sql_delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))

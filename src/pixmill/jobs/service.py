@@ -9,15 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pixmill.adapters.events import emit
 from pixmill.adapters.storage.keys import result_prefix
+from pixmill.assets import repository as assets
 from pixmill.assets.service import discard
 from pixmill.compat import shape
 from pixmill.context import Context
-from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
+from pixmill.db.models import Asset, Job, JobOutput
+from pixmill.errors import PixmillError
 from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.execute import download_name
@@ -33,16 +34,28 @@ CLAIM_WAIT_S = 5.0
 CLAIM_HOLD_S = 120.0
 
 
-class JobNotFound(LookupError):
+class JobNotFound(PixmillError, LookupError):
     """No job has that id."""
 
+    status, title = 404, "Job not found"
 
-class UnknownAsset(LookupError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"no job has the id {self.args[0]!r}"
+
+
+class UnknownAsset(PixmillError, LookupError):
     """An input asset id does not exist (or has expired)."""
 
+    status, title = 422, "Unknown asset"
 
-class IdempotencyInProgress(Exception):
+
+class IdempotencyInProgress(PixmillError):
     """Another request with this Idempotency-Key is still being handled (its job is not recorded yet)."""
+
+    status, title, retry_after = 409, "Request in progress", 1
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"a request with the Idempotency-Key {self.args[0]!r} is still being handled; retry shortly"
 
 
 def queue_for(pipeline: Pipeline | dict[str, Any]) -> str:
@@ -168,7 +181,7 @@ def _record(
     with ctx.session() as s:
         new_ids = {a.id for a in new_assets}
         wanted = list(dict.fromkeys(input_ids + pipeline.asset_ids))
-        known = set(s.scalars(select(Asset.id).where(Asset.id.in_(set(wanted) - new_ids))))
+        known = assets.existing_ids(s, set(wanted) - new_ids)
         missing = [i for i in wanted if i not in known and i not in new_ids]
         if missing:
             raise UnknownAsset(f"unknown or expired asset id(s): {', '.join(missing)}")
@@ -219,7 +232,7 @@ def discard_job(ctx: Context, job_id: str, idempotency_key: str | None = None) -
     """Delete a job that was never queued, then release its idempotency key (its input assets stay until they
     expire): the job goes first, so no request waiting on the key is handed a job about to vanish."""
     with ctx.session() as s:
-        s.execute(delete(Job).where(Job.id == job_id))
+        repository.delete(s, job_id)
         s.commit()
     snapshots.forget(ctx, job_id)
     if idempotency_key:
@@ -348,6 +361,6 @@ def expire_jobs(ctx: Context, now: datetime) -> int:
                 ctx.storage.delete_prefix(job.archive_key)
             s.delete(job)
             removed += 1
-        s.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
+        repository.delete_lapsed_keys(s, now)
         s.commit()
     return removed

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from pydantic import BaseModel
 
 from pixmill.api.deps import STAFF_RESPONSES, Ctx, Staff
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.db.models import MAX_DB_INT
 from pixmill.palettes import service
+from pixmill.palettes.schemas import PaletteDetail, PaletteRead
 
 router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"], route_class=BoundedJsonRoute)
-
-
-class PaletteRead(BaseModel):
-    name: str
-    version: int
-    colors: int
-
-
-class PaletteDetail(PaletteRead):
-    entries: list[dict[str, Any]]
 
 
 @router.post(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from pixmill.canvas.palette_csv import parse_palette_csv
 from pixmill.canvas.types import Palette, PaletteColor
 from pixmill.context import Context
 from pixmill.db.models import PaletteVersion
+from pixmill.errors import PixmillError
+from pixmill.palettes import repository
 
 
-class PaletteNotFound(LookupError):
+class PaletteNotFound(PixmillError, LookupError):
     """No palette has that name (and version)."""
+
+    status, title = 404, "Palette not found"
 
 
 def import_csv(ctx: Context, name: str, text: str) -> PaletteVersion:
@@ -21,25 +23,21 @@ def import_csv(ctx: Context, name: str, text: str) -> PaletteVersion:
     palette = parse_palette_csv(text, name=name)
     colors = [{"code": c.code, "name": c.name, "rgb": list(c.rgb)} for c in palette.colors]
     with ctx.session() as s:
-        latest = s.scalar(select(func.max(PaletteVersion.version)).where(PaletteVersion.name == name)) or 0
-        row = PaletteVersion(name=name, version=latest + 1, colors=colors)
-        s.add(row)
+        row = PaletteVersion(name=name, version=repository.latest_version(s, name) + 1, colors=colors)
+        repository.add(s, row)
         s.commit()
         return row
 
 
 def list_palettes(ctx: Context) -> list[PaletteVersion]:
     with ctx.session() as s:
-        return list(s.scalars(select(PaletteVersion).order_by(PaletteVersion.name, PaletteVersion.version)))
+        return repository.all_versions(s)
 
 
 def load(ctx: Context, name: str, version: int | None = None) -> Palette:
     """The palette `name` at `version` (default: the latest)."""
     with ctx.session() as s:
-        query = select(PaletteVersion).where(PaletteVersion.name == name)
-        if version is not None:
-            query = query.where(PaletteVersion.version == version)
-        row = s.scalar(query.order_by(PaletteVersion.version.desc()).limit(1))
+        row = repository.find(s, name, version)
     if row is None:
         raise PaletteNotFound(f"no palette {name!r}" + (f" version {version}" if version else ""))
     return to_palette(row.name, row.version, row.colors)

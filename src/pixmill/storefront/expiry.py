@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
-
 from pixmill.adapters.storage.keys import CANVAS_PREVIEWS, ORDERS, order_item_prefix, written_before
 from pixmill.context import Context
-from pixmill.db.models import OrderRender
+from pixmill.storefront import repository
 
 # Print files are written just before their render row is finished, and the age sweep goes by the files' times:
 # rows finished up to this long after the cutoff are checked too, so none keeps a link to a file swept before it.
@@ -42,17 +40,7 @@ def expire_order_files(ctx: Context, now: datetime) -> int:
     # which no row names, go too.
     removed = ctx.storage.delete_older_than(ORDERS.name, cutoff)
     with ctx.session() as s:
-        rows = s.scalars(
-            select(OrderRender).where(
-                OrderRender.finished_at < cutoff + _ROW_SLACK,
-                or_(
-                    OrderRender.plan_key.is_not(None),
-                    OrderRender.preview_key.is_not(None),
-                    OrderRender.guide_key.is_not(None),
-                ),
-            )
-        )
-        for render in rows:
+        for render in repository.with_files_finished_before(s, cutoff + _ROW_SLACK):
             keys = [k for k in (render.plan_key, render.preview_key, render.guide_key) if k]
             if all(ctx.storage.exists(k) for k in keys):
                 continue  # rendered after the cutoff: still within its retention

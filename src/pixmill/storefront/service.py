@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pixmill.adapters.storage.keys import canvas_preview_key
+from pixmill.assets import repository as assets
 from pixmill.context import Context
-from pixmill.db.models import Asset, Order, OrderEvent, OrderRender, PaletteVersion
-from pixmill.storefront import states
+from pixmill.db.models import Order, OrderEvent, OrderRender
+from pixmill.errors import PixmillError
+from pixmill.palettes import repository as palettes
+from pixmill.storefront import repository, states
 from pixmill.storefront.schemas import OrderEventIn
 
 
-class OrderNotFound(LookupError):
+class OrderNotFound(PixmillError, LookupError):
     """No order has that id."""
 
+    status, title = 404, "Order not found"
 
-class InvalidTransition(ValueError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"no order has the id {self.args[0]!r}"
+
+
+class InvalidTransition(PixmillError, ValueError):
     """A staff action that the order's state does not allow."""
+
+    status, title = 409, "Not allowed in this state"
 
 
 def handle_event(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
@@ -41,8 +51,8 @@ def handle_event(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int
 def _apply(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
     now = datetime.now(UTC)
     with ctx.session() as s:
-        if s.get(OrderEvent, event.id) is not None:
-            order = s.get(Order, event.order.id)
+        if repository.event_seen(s, event.id):
+            order = repository.get_order(s, event.order.id)
             return True, order.state if order else "unknown", []
         s.add(
             OrderEvent(
@@ -54,7 +64,7 @@ def _apply(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
                 payload=event.model_dump(mode="json"),
             )
         )
-        order = s.get(Order, event.order.id, with_for_update=True)
+        order = repository.get_order(s, event.order.id, lock=True)
         items = [item.model_dump(mode="json") for item in event.order.line_items]
         if order is None:
             order = Order(id=event.order.id, state="", items=items, version=0, created_at=now, updated_at=now)
@@ -78,7 +88,8 @@ def _start_version(s: Session, order: Order, canvas: dict[str, Any] | None, pale
     """Record one PENDING render per item at the next version and move the order to rendering."""
     order.version += 1
     for index, item in enumerate(order.items):
-        version = palette_version or item.get("palette_version") or _latest_palette(s, item["palette"])
+        # 0 when the palette is missing: the render fails saying so, and the order is kept
+        version = palette_version or item.get("palette_version") or palettes.latest_version(s, item["palette"])
         s.add(
             OrderRender(
                 order_id=order.id,
@@ -94,19 +105,8 @@ def _start_version(s: Session, order: Order, canvas: dict[str, Any] | None, pale
     return order.version
 
 
-def _latest_palette(s: Session, name: str) -> int:
-    version = s.scalar(
-        select(PaletteVersion.version)
-        .where(PaletteVersion.name == name)
-        .order_by(PaletteVersion.version.desc())
-        .limit(1)
-    )
-    return version or 0  # 0: the render fails saying the palette is missing; the order is kept
-
-
 def _retain_photos(s: Session, order: Order, until: datetime) -> None:
-    ids = [item["photo"] for item in order.items]
-    s.execute(update(Asset).where(Asset.id.in_(ids), Asset.expires_at < until).values(expires_at=until))
+    assets.keep_until(s, [item["photo"] for item in order.items], until)
 
 
 def staff_action(
@@ -121,7 +121,7 @@ def staff_action(
     """approve | reject | rerender | fulfil; returns the order and a version to render, if any."""
     allowed_from, target = states.STAFF_ACTIONS[action]
     with ctx.session() as s:
-        order = s.get(Order, order_id, with_for_update=True)
+        order = repository.get_order(s, order_id, lock=True)
         if order is None:
             raise OrderNotFound(order_id)
         if order.state not in allowed_from:
@@ -145,17 +145,7 @@ def staff_action(
 
 def _check_rendered(s: Session, order: Order) -> None:
     """Raise InvalidTransition unless every line item of the order's current version rendered."""
-    failed = list(
-        s.scalars(
-            select(OrderRender)
-            .where(
-                OrderRender.order_id == order.id,
-                OrderRender.version == order.version,
-                OrderRender.status != "COMPLETED",
-            )
-            .order_by(OrderRender.item_index)
-        )
-    )
+    failed = repository.unrendered_items(s, order)
     if failed:
         reasons = "; ".join(f"line item {r.item_index}: {r.error or r.status.lower()}" for r in failed)
         raise InvalidTransition(
@@ -165,36 +155,15 @@ def _check_rendered(s: Session, order: Order) -> None:
 
 def get_order(ctx: Context, order_id: str) -> tuple[Order, list[OrderRender]]:
     with ctx.session() as s:
-        order = s.get(Order, order_id)
+        order = repository.get_order(s, order_id)
         if order is None:
             raise OrderNotFound(order_id)
-        renders = list(
-            s.scalars(
-                select(OrderRender)
-                .where(OrderRender.order_id == order_id)
-                .order_by(OrderRender.version.desc(), OrderRender.item_index)
-            )
-        )
-        return order, renders
+        return order, repository.all_renders(s, order_id)
 
 
 def recent_orders(ctx: Context, limit: int, offset: int, state: str | None) -> list[tuple[Order, list[OrderRender]]]:
     with ctx.session() as s:
-        query = select(Order).order_by(Order.updated_at.desc(), Order.id)
-        if state:
-            query = query.where(Order.state == state)
-        orders = list(s.scalars(query.limit(limit).offset(offset)))
-        out = []
-        for order in orders:
-            renders = list(
-                s.scalars(
-                    select(OrderRender)
-                    .where(OrderRender.order_id == order.id, OrderRender.version == order.version)
-                    .order_by(OrderRender.item_index)
-                )
-            )
-            out.append((order, renders))
-        return out
+        return [(order, repository.current_renders(s, order)) for order in repository.recent(s, limit, offset, state)]
 
 
 def resumable_renders(ctx: Context) -> list[tuple[str, int]]:
@@ -204,11 +173,7 @@ def resumable_renders(ctx: Context) -> list[tuple[str, int]]:
     from pixmill.worker.owner import is_gone
 
     with ctx.session() as s:
-        rows = s.execute(
-            select(OrderRender.order_id, OrderRender.version, OrderRender.status, OrderRender.claimed_by).where(
-                OrderRender.status.in_(("PENDING", "RUNNING"))
-            )
-        )
+        rows = repository.open_renders(s)
         wanted = {(r[0], r[1]) for r in rows if r[2] == "PENDING" or is_gone(r[3])}
     return sorted(wanted)
 

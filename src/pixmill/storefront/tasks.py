@@ -19,18 +19,17 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
 from pixmill.adapters.storage.keys import order_file_key
+from pixmill.assets import repository as assets
 from pixmill.canvas.grid import CanvasSettings
 from pixmill.canvas.guide import render_guide
 from pixmill.canvas.plan import make_plan
 from pixmill.canvas.preview import render_preview
 from pixmill.canvas.types import DotPlan, Palette
 from pixmill.context import Context
-from pixmill.db.models import Asset, Order, OrderRender
+from pixmill.palettes import repository as palettes
 from pixmill.palettes.service import to_palette
-from pixmill.storefront import service, states
+from pixmill.storefront import repository, service, states
 from pixmill.worker import owner, registry
 from pixmill.worker.port import Runner, RunnerUnavailable
 from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER, register
@@ -59,33 +58,21 @@ def guide(ctx: Context, plan_key: str, paper: str, colour: bool) -> bytes:
 
 def render_order(ctx: Context, order_id: str, version: int) -> None:
     """Render every item of `order_id` at `version` once: plan JSON, full preview, PDF guide."""
-    from pixmill.db.models import PaletteVersion
-
     me = owner.this_process()
     with ctx.session() as s:
-        rows = s.execute(
-            select(OrderRender.id, OrderRender.status, OrderRender.claimed_by, OrderRender.attempts).where(
-                OrderRender.order_id == order_id,
-                OrderRender.version == version,
-                OrderRender.status.in_(("PENDING", "RUNNING")),
-            )
-        ).all()
+        rows = repository.open_items(s, order_id, version)
     for render_id, status, holder, attempts in rows:
         if status == "RUNNING" and not owner.may_take_over(holder, registry.redelivered()):
             continue  # a live process renders it
         if not _claim(ctx, render_id, status, holder, attempts, me):
             continue
         with ctx.session() as s:
-            render = s.get(OrderRender, render_id)
-            order = s.get(Order, order_id)
+            render = repository.get_render(s, render_id)
+            order = repository.get_order(s, order_id)
             assert render is not None and order is not None
             item = order.items[render.item_index]
-            asset = s.get(Asset, item["photo"])
-            pal = s.scalar(
-                select(PaletteVersion).where(
-                    PaletteVersion.name == render.palette_name, PaletteVersion.version == render.palette_version
-                )
-            )
+            asset = assets.get(s, item["photo"])
+            pal = palettes.get(s, render.palette_name, render.palette_version)
             settings, item_index = dict(render.settings), render.item_index
         try:
             if asset is None:
@@ -116,11 +103,7 @@ def render_order(ctx: Context, order_id: str, version: int) -> None:
             log.warning("order render failed", extra={"order": order_id, "version": version, "error": str(exc)})
             values = {"status": "FAILED", "error": str(exc)}
         with ctx.session() as s:
-            s.execute(
-                update(OrderRender)
-                .where(OrderRender.id == render_id, OrderRender.claimed_by == me)  # only the holder records it
-                .values(finished_at=datetime.now(UTC), **values)
-            )
+            repository.record(s, render_id, me, values)
             s.commit()
     _finish_version(ctx, order_id, version)
 
@@ -129,26 +112,16 @@ def _claim(ctx: Context, render_id: int, status: str, holder: str | None, attemp
     """Claim one render as it was read (status, holder, attempts): only one process ever wins a given claim.
 
     A RUNNING render taken over after MAX_ATTEMPTS starts is FAILED instead: its process died each time."""
-    same = [
-        OrderRender.id == render_id,
-        OrderRender.status == status,
-        OrderRender.attempts == attempts,
-        OrderRender.claimed_by.is_(None) if holder is None else OrderRender.claimed_by == holder,
-    ]
     with ctx.session() as s:
         if status == "RUNNING" and attempts >= MAX_ATTEMPTS:
             error = f"gave up after {attempts} attempts (the worker stopped each time)"
-            s.execute(
-                update(OrderRender).where(*same).values(status="FAILED", error=error, finished_at=datetime.now(UTC))
-            )
+            repository.give_up(s, render_id, status, holder, attempts, error)
             s.commit()
             log.warning("order render given up", extra={"render": render_id, "attempts": attempts})
             return False
-        result = s.execute(
-            update(OrderRender).where(*same).values(status="RUNNING", claimed_by=me, attempts=attempts + 1)
-        )
+        claimed = repository.claim(s, render_id, status, holder, attempts, me)
         s.commit()
-        return bool(getattr(result, "rowcount", 0))
+        return claimed
 
 
 def resume_renders(ctx: Context, runner: Runner) -> int:
@@ -166,10 +139,8 @@ def resume_renders(ctx: Context, runner: Runner) -> int:
 
 def _finish_version(ctx: Context, order_id: str, version: int) -> None:
     with ctx.session() as s:
-        order = s.get(Order, order_id)
-        renders = list(
-            s.scalars(select(OrderRender).where(OrderRender.order_id == order_id, OrderRender.version == version))
-        )
+        order = repository.get_order(s, order_id)
+        renders = repository.version_renders(s, order_id, version)
         if order is None or order.version != version or order.state != states.RENDERING:
             return
         if any(r.status in ("PENDING", "RUNNING") for r in renders):

@@ -19,6 +19,8 @@ import httpcore
 import httpx
 import pybreaker
 
+from pixmill.errors import PixmillError
+
 if TYPE_CHECKING:
     from redis import Redis
 
@@ -39,8 +41,10 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 TEREDO = ipaddress.IPv6Network("2001::/32")
 
 
-class InvalidWebhookUrl(ValueError):
+class InvalidWebhookUrl(PixmillError, ValueError):
     """The webhook URL is not an http(s) URL to a public host."""
+
+    status, title = 422, "Invalid webhook URL"
 
 
 def parse_webhook_url(url: str) -> httpx.URL:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from pixmill.errors import PixmillError
 
-class RunnerUnavailable(RuntimeError):
+
+class RunnerUnavailable(PixmillError, RuntimeError):
     """The runner cannot take work now (the broker is unreachable, say); the API answers 503."""
+
+    status, title, retry_after = 503, "Job runner unavailable", 5
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"{self}; nothing was queued, try again later"
 
 
 class Runner(Protocol):

@@ -11,21 +11,38 @@ instance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+from pixmill.errors import PixmillError
 
 CLAIM_TRIES = 10  # each lost try means the key was released or expired in between: rare, bounded anyway
 
 
-class IdempotencyUnavailable(RuntimeError):
+class IdempotencyUnavailable(PixmillError, RuntimeError):
     """The idempotency store cannot be reached; the API answers 503 and stores nothing."""
 
+    status, title, retry_after = 503, "Idempotency store unavailable", 5
 
-class IdempotencyKeyReused(ValueError):
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"{self}; nothing was stored, try again"
+
+
+class IdempotencyKeyReused(PixmillError, ValueError):
     """The Idempotency-Key is held by a request that asked for something else (a different fingerprint)."""
+
+    status, title = 422, "Idempotency-Key reused"
 
     def __init__(self, key: str, job_id: str) -> None:
         super().__init__(key, job_id)
         self.key, self.job_id = key, job_id
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        job = show_job(self.job_id)
+        return (
+            f"the Idempotency-Key {self.key!r} was already used with a different request (job {job}); "
+            "send a new key for a new request"
+        )
 
 
 def check_holder(key: str, fingerprint: str | None, holder_job: str, holder_fingerprint: str | None) -> str:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import BinaryIO, Protocol
+
+from pixmill.errors import PixmillError
 
 
 class ObjectNotFound(Exception):
     """No object is stored under that key."""
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(PixmillError):
     """The object store could not be reached or answered a server error (5xx): a passing outage, worth a retry."""
+
+    # An object store restart takes seconds; clients should not hammer it meanwhile.
+    status, title, retry_after = 503, "Storage unavailable", 10
+    log_message = "object store unreachable"
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"{self}; nothing was stored, try again later"
 
 
 class InvalidKey(ValueError):

@@ -1,1 +1,0 @@
-"""Downloads from local storage behind signed, expiring URLs."""
