@@ -194,7 +194,7 @@ def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INF
 @dlq_app.command("list")
 def dlq_list() -> None:
     """List the dead-lettered messages with the reason RabbitMQ recorded; they stay in the queue."""
-    from pixmill.jobs.dlq import list_dead
+    from pixmill.worker.dlq import list_dead
 
     dead = list_dead(Settings().broker_url)
     for d in dead:
@@ -212,7 +212,7 @@ def dlq_requeue(
     ] = None,
 ) -> None:
     """Put every dead-lettered message back on the queue it was dead-lettered from (a FAILED job: to PENDING)."""
-    from pixmill.jobs.dlq import DeadLetter, reopen_job, requeue_dead
+    from pixmill.worker.dlq import DeadLetter, reopen_job, requeue_dead
     from pixmill.worker.registry import RUN_JOB
 
     ctx: Any = None
@@ -242,7 +242,7 @@ def dlq_requeue(
 @dlq_app.command("purge")
 def dlq_purge() -> None:
     """Drop every dead-lettered message for good; their jobs stay FAILED."""
-    from pixmill.jobs.dlq import purge_dead
+    from pixmill.worker.dlq import purge_dead
 
     dropped = purge_dead(Settings().broker_url)
     typer.echo(f"{dropped} dead-lettered message(s) dropped")

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from pixmill import pixtools as shape
 from pixmill.app import create_app
-from pixmill.compat import shape
 from pixmill.db.models import Asset, Job
 from pixmill.webhooks.service import signature
 from tests import images

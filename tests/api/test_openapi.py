@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from pixmill.compat.shape import is_pixtools_path
+from pixmill.pixtools import is_pixtools_path
 
 
 def test_every_error_response_has_the_media_type_and_shape_pixmill_sends(client: TestClient) -> None:

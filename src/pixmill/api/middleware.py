@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pixmill.compat.shape import is_pixtools_path
 from pixmill.logs import request_id_var
+from pixmill.pixtools import is_pixtools_path
 
 log = logging.getLogger("pixmill.http")
 

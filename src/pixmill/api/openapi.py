@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pixmill.api.problems import PROBLEM_MEDIA_TYPE
-from pixmill.compat.shape import is_pixtools_path
+from pixmill.pixtools import is_pixtools_path
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixmill.canvas.types import CanvasError
-from pixmill.compat.shape import is_pixtools_path, public_job_id
 from pixmill.errors import PixmillError
 from pixmill.imaging import errors as imaging
+from pixmill.pixtools import is_pixtools_path, public_job_id
 
 log = logging.getLogger("pixmill.api")
 

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
+from pixmill import pixtools as shape
 from pixmill.api.deps import BaseUrl, Ctx, Runner
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.endpoints import ingest
 from pixmill.assets.service import UploadRejected
-from pixmill.compat import shape
 from pixmill.compat.schemas import CompatJob, ProcessAccepted
 from pixmill.compat.service import translate
 from pixmill.db.models import Asset

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pixmill import pixtools as shape
 from pixmill.adapters.events import emit
 from pixmill.adapters.storage import ObjectNotFound
 from pixmill.adapters.storage.keys import archive_key, result_key
 from pixmill.canvas.types import Palettes
-from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
 from pixmill.imaging.errors import ImagingError

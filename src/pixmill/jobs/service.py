@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pixmill import pixtools as shape
 from pixmill.adapters.events import emit
 from pixmill.adapters.storage.keys import result_prefix
 from pixmill.assets import repository as assets
 from pixmill.assets.service import discard
-from pixmill.compat import shape
 from pixmill.context import Context
 from pixmill.db.models import Asset, Job, JobOutput
 from pixmill.errors import PixmillError

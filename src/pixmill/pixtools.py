@@ -1,7 +1,7 @@
 """How PixTools shows a job: dashed UUIDs, its download names and its EXIF summary (pure functions, no I/O).
 
-Kept free of pixmill imports so that the jobs domain, which builds the archive and the webhook payload of a
-PixTools-shaped job, can use it without an import cycle.
+It imports nothing of pixmill and sits low in the layers: the API (errors and OpenAPI on the PixTools routes), the
+jobs domain (a PixTools job's archive and webhook payload) and the compat routes all use it.
 """
 
 from __future__ import annotations
