@@ -31,12 +31,7 @@ SLICE_NAMES = {
 
 # Collisions outside the core (imaging, canvas, ml), each to be ended by a rename in the slice that owns it.
 # Remove an entry when its rename lands: test_known_collisions_still_exist says when.
-KNOWN_COLLISIONS = {
-    # storage/signing.py signs download URLs; storefront/signing.py checks incoming order events' signatures.
-    "signing",
-    # worker/ is the one door for background work; workers.py is the pool of worker processes.
-    "worker",
-}
+KNOWN_COLLISIONS: set[str] = set()
 
 
 def _key(name: str) -> str:

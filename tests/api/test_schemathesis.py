@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.render.service import sign_path
-from pixmill.storefront.signing import SIGNATURE_HEADER, sign
+from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests import images
 from tests.conftest import SHARED
 from tests.live import LiveServer

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.storefront.signing import SIGNATURE_HEADER, sign
+from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests import images
 from tests.conftest import SHARED, make_settings, upload
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pixmill.db.models import Order, OrderEvent, OrderRender
-from pixmill.storefront.signing import SIGNATURE_HEADER, sign
+from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests.storefront.conftest import SECRET, STAFF, event, photo, send, wait_state
 
 

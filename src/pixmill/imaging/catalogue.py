@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -99,8 +100,26 @@ def operations() -> dict[str, Operation[Any]]:
     return dict(CATALOGUE)
 
 
+# The entry-point group whose modules register operations when imported (pyproject.toml names the built-in
+# package, pixmill.imaging.ops). Loading them through the installed metadata keeps the kernel from importing
+# the operations above it: the catalogue is a registry and knows no operation by name.
+ENTRY_POINT_GROUP = "pixmill.operations"
+_loaded = False
+
+
 def _load_builtin_ops() -> None:
-    import pixmill.imaging.ops  # noqa: F401  (registers the built-in operations)
+    global _loaded
+    if _loaded:
+        return
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    if not found:
+        raise RuntimeError(
+            f"no operations are installed (entry-point group {ENTRY_POINT_GROUP!r} is empty): "
+            "install pixmill with  pip install -e .  so its package metadata exists"
+        )
+    for entry in sorted(found, key=lambda e: e.name):
+        entry.load()
+    _loaded = True
 
 
 def describe() -> list[dict[str, Any]]:

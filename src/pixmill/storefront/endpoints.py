@@ -21,6 +21,7 @@ from pixmill.db.models import MAX_DB_INT, Order, OrderRender
 from pixmill.imaging.limits import loads
 from pixmill.palettes.service import load as load_palette
 from pixmill.storefront import service
+from pixmill.storefront.event_signatures import SIGNATURE_HEADER, verify
 from pixmill.storefront.schemas import (
     EventResult,
     OrderEventIn,
@@ -31,7 +32,6 @@ from pixmill.storefront.schemas import (
     RenderRead,
     RerenderBody,
 )
-from pixmill.storefront.signing import SIGNATURE_HEADER, verify
 from pixmill.worker.port import Runner as RunnerPort
 from pixmill.worker.port import RunnerUnavailable
 from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER

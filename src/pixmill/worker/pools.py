@@ -8,7 +8,7 @@ from typing import Any
 
 from pixmill.config import Settings
 from pixmill.worker import registry
-from pixmill.workers import WorkerPool, stop_pools
+from pixmill.worker.processes import WorkerPool, stop_pools
 
 
 class LocalPools:

@@ -18,7 +18,7 @@ from pixmill.jobs.service import notify, queue_for
 from pixmill.worker import registry
 from pixmill.worker.pools import LocalPools
 from pixmill.worker.port import JobRunner, Runner, RunnerUnavailable
-from pixmill.workers import PoolStopped, WorkerDied
+from pixmill.worker.processes import PoolStopped, WorkerDied
 
 __all__ = ["InProcessRunner", "JobRunner", "Runner", "RunnerUnavailable", "build_runner"]
 

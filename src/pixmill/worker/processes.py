@@ -37,7 +37,7 @@ from pixmill.errors import PixmillError
 
 R = TypeVar("R")
 
-log = logging.getLogger("pixmill.workers")
+log = logging.getLogger("pixmill.worker.processes")
 
 _worker_ctx: Context | None = None
 _READY = "ready"

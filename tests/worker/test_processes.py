@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pixmill.context import Context
-from pixmill.workers import PoolStopped, WorkerDied, WorkerPool
+from pixmill.worker.processes import PoolStopped, WorkerDied, WorkerPool
 from tests.conftest import make_settings
 
 
