@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
+from pixmill.identity import service as identity
+from pixmill.identity.errors import Forbidden, Unauthenticated
+from pixmill.identity.principal import ANONYMOUS, Principal
 from pixmill.tokens import tokens_equal
 from pixmill.worker.port import JobRunner
 
@@ -47,3 +50,57 @@ STAFF_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid X-API-Key"},
     403: {"description": "Staff routes are disabled (PIXMILL_STAFF_API_KEY is unset)"},
 }
+
+
+def _credential(request: Request) -> str | None:
+    """The API key or token a request carries: `Authorization: Bearer …` or `X-API-Key`."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def current_principal(request: Request) -> Principal:
+    """Who is calling, worked out once per request: an API key, else anonymous.
+
+    A credential that is present but not valid is a 401, never a silent fall-back to anonymous."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = ANONYMOUS
+    credential = _credential(request)
+    if credential is not None:
+        principal = identity.principal_from_api_key(request.app.state.ctx, credential)
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def require_scope(scope: str) -> Any:
+    """A dependency: the caller is signed in and may use `scope` (401 when anonymous, 403 without it)."""
+
+    def check(principal: Caller) -> Principal:
+        if principal.anonymous:
+            raise Unauthenticated(f"sign in or send an API key with the {scope!r} scope")
+        if not principal.allows(scope):
+            raise Forbidden(f"this needs the {scope!r} scope")
+        return principal
+
+    return Depends(check)
+
+
+def require_role(role: str) -> Any:
+    """A dependency: the caller is signed in and has `role` (admin counts as staff)."""
+
+    def check(principal: Caller) -> Principal:
+        if principal.anonymous:
+            raise Unauthenticated(f"sign in as {role}")
+        if not (role in principal.roles or principal.is_admin):
+            raise Forbidden(f"this needs the {role!r} role")
+        return principal
+
+    return Depends(check)
