@@ -91,6 +91,34 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+class BrowserSession(Base):
+    """A signed-in browser: the cookie holds the token, this row its hash (so a stolen database opens nothing)."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16), default="session")  # session | sso
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEvent(Base):
+    """A security event (login, failed login, key created or revoked, role changed, password reset)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # whom it concerns
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # who did it, if not that user
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Asset(Base):
     __tablename__ = "assets"
 
@@ -102,6 +130,7 @@ class Asset(Base):
     bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_key: Mapped[str] = mapped_column(String(512))
+    owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # None: anonymous
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -124,6 +153,7 @@ class Job(Base):
     result_metadata: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     archive_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: anonymous
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -133,7 +163,10 @@ class Job(Base):
         back_populates="job", cascade="all, delete-orphan", order_by="(JobOutput.input_index, JobOutput.node_index)"
     )
 
-    __table_args__ = (Index("ix_jobs_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_created_at_id", "created_at", "id"),
+        Index("ix_jobs_owner_id_created_at_id", "owner_id", "created_at", "id"),
+    )
 
 
 class JobOutput(Base):
