@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
 from pixmill.identity import service as identity
+from pixmill.identity import sessions
 from pixmill.identity.errors import Forbidden, Unauthenticated
 from pixmill.identity.principal import ANONYMOUS, Principal
 from pixmill.tokens import tokens_equal
@@ -62,8 +63,11 @@ def _credential(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def current_principal(request: Request) -> Principal:
-    """Who is calling, worked out once per request: an API key, else anonymous.
+    """Who is calling, worked out once per request: an API key, else a browser session, else anonymous.
 
     A credential that is present but not valid is a 401, never a silent fall-back to anonymous."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -73,6 +77,19 @@ def current_principal(request: Request) -> Principal:
     credential = _credential(request)
     if credential is not None:
         principal = identity.principal_from_api_key(request.app.state.ctx, credential)
+    elif (cookie := request.cookies.get(sessions.SESSION_COOKIE)) is not None:
+        found = sessions.resolve(request.app.state.ctx, cookie)
+        if found is not None:
+            principal, csrf = found
+            # A cookie is sent by the browser on its own, so a state-changing request must also prove it comes
+            # from our page: the CSRF token, which only a page of this origin can read, in a header.
+            if request.method not in _SAFE_METHODS and not sessions.csrf_ok(
+                csrf, request.headers.get(sessions.CSRF_HEADER)
+            ):
+                raise Forbidden(
+                    f"a signed-in browser request that changes something needs the {sessions.CSRF_HEADER} header"
+                )
+        # An unknown or expired session cookie is no credential: the caller is anonymous (and may sign in again).
     request.state.principal = principal
     return principal
 
