@@ -15,6 +15,10 @@ from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
 
+def add(session: Session, job: Job) -> None:
+    session.add(job)
+
+
 def get(session: Session, job_id: str) -> Job | None:
     return session.scalar(select(Job).where(Job.id == job_id).options(selectinload(Job.outputs)))
 
@@ -78,6 +82,11 @@ def mark_failed(session: Session, job_id: str, message: str, *, unfinished_only:
         job.webhook_status = states.WEBHOOK_PENDING
     session.commit()
     return True
+
+
+def remove(session: Session, job: Job) -> None:
+    """Delete a loaded job with its outputs (the ORM cascade, on every database)."""
+    session.delete(job)
 
 
 def delete(session: Session, job_id: str) -> None:

@@ -200,8 +200,8 @@ def _record(
             created_at=now,
             expires_at=expires,
         )
-        s.add_all(new_assets)
-        s.add(job)
+        assets.add_all(s, new_assets)
+        repository.add(s, job)
         s.commit()
         return _load(s, job.id)
 
@@ -359,7 +359,7 @@ def expire_jobs(ctx: Context, now: datetime) -> int:
             ctx.storage.delete_prefix(result_prefix(job.id))
             if job.archive_key:
                 ctx.storage.delete_prefix(job.archive_key)
-            s.delete(job)
+            repository.remove(s, job)
             removed += 1
         repository.delete_lapsed_keys(s, now)
         s.commit()

@@ -16,6 +16,11 @@ def event_seen(session: Session, event_id: str) -> bool:
     return session.get(OrderEvent, event_id) is not None
 
 
+def add(session: Session, row: Order | OrderEvent | OrderRender) -> None:
+    """Stage a new order, order event or render row (the service commits)."""
+    session.add(row)
+
+
 def get_order(session: Session, order_id: str, *, lock: bool = False) -> Order | None:
     """The order; with `lock`, held FOR UPDATE until the transaction ends."""
     return session.get(Order, order_id, with_for_update=lock)

@@ -54,7 +54,8 @@ def _apply(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
         if repository.event_seen(s, event.id):
             order = repository.get_order(s, event.order.id)
             return True, order.state if order else "unknown", []
-        s.add(
+        repository.add(
+            s,
             OrderEvent(
                 event_id=event.id,
                 order_id=event.order.id,
@@ -62,13 +63,13 @@ def _apply(ctx: Context, event: OrderEventIn) -> tuple[bool, str, list[int]]:
                 occurred_at=event.created_at,
                 received_at=now,
                 payload=event.model_dump(mode="json"),
-            )
+            ),
         )
         order = repository.get_order(s, event.order.id, lock=True)
         items = [item.model_dump(mode="json") for item in event.order.line_items]
         if order is None:
             order = Order(id=event.order.id, state="", items=items, version=0, created_at=now, updated_at=now)
-            s.add(order)
+            repository.add(s, order)
         new_state = states.after_event(order.state or None, event.type)
         to_render: list[int] = []
         if new_state is not None:
@@ -90,7 +91,8 @@ def _start_version(s: Session, order: Order, canvas: dict[str, Any] | None, pale
     for index, item in enumerate(order.items):
         # 0 when the palette is missing: the render fails saying so, and the order is kept
         version = palette_version or item.get("palette_version") or palettes.latest_version(s, item["palette"])
-        s.add(
+        repository.add(
+            s,
             OrderRender(
                 order_id=order.id,
                 version=order.version,
@@ -99,7 +101,7 @@ def _start_version(s: Session, order: Order, canvas: dict[str, Any] | None, pale
                 settings=canvas if canvas is not None else item.get("canvas", {}),
                 palette_name=item["palette"],
                 palette_version=version,
-            )
+            ),
         )
     order.state = states.RENDERING
     return order.version
