@@ -48,6 +48,15 @@ async def _upkeep(ctx: Context, runner: Runner) -> None:
         await asyncio.sleep(ctx.settings.cleanup_interval_s)
 
 
+async def _render_sweep(ctx: Context, runner: Runner) -> None:
+    while True:
+        await asyncio.sleep(ctx.settings.render_sweep_s)
+        try:
+            await run_in_threadpool(resume_renders, ctx, runner)
+        except Exception:
+            log.exception("order render sweep failed")
+
+
 def _freeze_startup_heap() -> None:
     """Move what startup built (modules, routes, models, the schema: some 180,000 objects) out of the cyclic
     collector's reach. Otherwise every full collection walks all of it: a pause of 70-100 ms on these machines that
@@ -73,19 +82,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runner.start)
         app.state.ctx, app.state.runner = ctx, runner
         # Queues the renders left PENDING or held by a dead process; resets nothing another process holds.
-        await run_in_threadpool(resume_renders, ctx, runner)
+        await run_in_threadpool(lambda: resume_renders(ctx, runner, startup=True))
         # With the celery runner, `pixmill beat` sends the expiry task to the workers: one sweeper, not one per API.
         upkeep = asyncio.create_task(_upkeep(ctx, runner)) if settings.runner != "celery" else None
+        # Every API process, with either runner: queue the order renders whose event came while the runner was
+        # unavailable, and take over those whose claim outlived its lease (a holder that died on another host).
+        sweep = asyncio.create_task(_render_sweep(ctx, runner))
         log.info("pixmill started", extra={"database": ctx.engine.url.render_as_string(), "workers": settings.workers})
         _freeze_startup_heap()
         try:
             yield
         finally:
             gc.unfreeze()  # what startup made becomes collectable again once the app stops
-            if upkeep is not None:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+            for task in (upkeep, sweep):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await run_in_threadpool(runner.stop)  # and its pools
             ctx.close()
 

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     storefront_secret: str | None = Field(default=None, description="Shared secret of the shop's signed events.")
     storefront_tolerance_s: int = Field(default=300, ge=1, description="Accepted age of a signed event.")
     staff_api_key: str | None = Field(default=None, description="X-API-Key for staff and palette routes.")
+    render_sweep_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often each API process queues order renders left unqueued (broker down) or past their lease.",
+    )
     order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
 
     log_level: str = "INFO"

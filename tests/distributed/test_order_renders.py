@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from fastapi.testclient import TestClient
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.worker.owner import pid_of
+from tests.conftest import make_settings
 from tests.distributed.conftest import api_processes
+from tests.distributed.servers import PrivateRabbit
 from tests.storefront.conftest import DMC, SECRET, STAFF, event, photo, send, wait_state
 from tests.storefront.test_render_claims import BIG, caught_running, renders
 
@@ -81,3 +84,33 @@ def test_starting_another_api_changes_no_render_a_live_worker_holds(shop_setting
         order = wait_state(client, "o-2", ("ready_for_review",))
         assert [r["status"] for r in order["renders"]] == ["COMPLETED"], order
         assert renders(ctx, "o-2") == [{**held, "status": "COMPLETED"}]  # its holder finished it, rendered once
+
+
+def test_an_order_paid_while_the_broker_is_down_renders_once_it_is_back_without_a_restart(
+    tmp_path: Path, postgres_url: str, private_rabbit: PrivateRabbit, start_worker: Any
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        database_url=postgres_url,
+        broker_url=private_rabbit.url,
+        runner="celery",
+        workers=1,
+        storefront_secret=SECRET,
+        staff_api_key=STAFF["X-API-Key"],
+        render_sweep_s=1.0,
+    )
+    worker = start_worker("standard", settings)
+    for client in _shop(settings):
+        ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        private_rabbit.stop()
+        # The event is stored and answered (a 503 would make the shop resend it); its render cannot be queued.
+        assert send(client, event("e1", "order.paid", "o-3", photo(client))).status_code == 200
+        assert [r["status"] for r in renders(ctx, "o-3")] == ["PENDING"]
+        time.sleep(2.5)  # sweeps while the broker is down queue nothing and break nothing
+        assert [r["status"] for r in renders(ctx, "o-3")] == ["PENDING"]
+        private_rabbit.start()
+        order = wait_state(client, "o-3", ("ready_for_review",), timeout=120)  # the same API process, not restarted
+        assert [r["status"] for r in order["renders"]] == ["COMPLETED"], order
+        (render,) = renders(ctx, "o-3")
+        assert render["attempts"] == 1 and pid_of(render["claimed_by"]) != os.getpid()  # once, on the worker
+    assert worker.proc is not None and worker.proc.poll() is None

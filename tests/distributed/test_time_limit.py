@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pixmill.app import create_app
-from pixmill.worker.celery_app import time_limits
+from pixmill.worker.retry import time_limits
 from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import db_rows, wait_until

@@ -265,6 +265,11 @@ class OrderRender(Base):
     # The process that claimed it last (worker.owner: host/pid/start time), and how many times it was claimed: a
     # RUNNING render is another process's to resume only once that process is gone (storefront.tasks.render_order).
     claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # When it was last claimed: a claim older than the lease (worker.retry.claim_lease_s) is past any time limit,
+    # so its holder, wherever it runs, is dead or stuck, and the render may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When its message was last handed to the runner; None: never (the broker was down), so a sweep queues it.
+    queued_at: Mapped[datetime | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ux_order_renders_once", "order_id", "version", "item_index", unique=True),)

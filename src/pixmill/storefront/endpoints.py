@@ -32,23 +32,13 @@ from pixmill.storefront.schemas import (
     RenderRead,
     RerenderBody,
 )
+from pixmill.storefront.tasks import submit_render
 from pixmill.worker.port import Runner as RunnerPort
-from pixmill.worker.port import RunnerUnavailable
-from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER
+from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE
 
 log = logging.getLogger("pixmill.storefront")
 
 router = APIRouter(prefix="/api/v1", tags=["storefront"], route_class=BoundedJsonRoute)
-
-
-def submit_render(runner: RunnerPort, order_id: str, version: int) -> None:
-    """Queue the renders of one order version through the one door (a Celery worker, or the API's pools)."""
-    try:
-        runner.enqueue(RENDER_ORDER, {"order_id": order_id, "version": version})
-    except RunnerUnavailable as exc:
-        # The event is stored and answered: a 503 would make the shop resend it, and a duplicate renders nothing.
-        # The renders stay PENDING, and the next API start queues them (tasks.resume_renders).
-        log.error("order render not queued", extra={"order": order_id, "version": version, "error": str(exc)})
 
 
 def _url(ctx: Context, key: str | None, base: str, name: str) -> str | None:
@@ -145,7 +135,7 @@ async def receive_event(request: Request, ctx: Ctx, runner: Runner) -> EventResu
         raise Problem(422, "Invalid event", detail) from None
     duplicate, state, versions = await run_in_threadpool(service.handle_event, ctx, event)
     for version in versions:
-        await run_in_threadpool(submit_render, runner, event.order.id, version)
+        await run_in_threadpool(submit_render, ctx, runner, event.order.id, version)
     return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
 
 
@@ -187,7 +177,7 @@ def get_order(ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
 def _act(runner: RunnerPort, ctx: Context, base: str, order_id: str, action: str, **kwargs: object) -> OrderRead:
     _, version = service.staff_action(ctx, order_id, action, **kwargs)  # type: ignore[arg-type]
     if version is not None:
-        submit_render(runner, order_id, version)
+        submit_render(ctx, runner, order_id, version)
     order, renders = service.get_order(ctx, order_id)
     return order_read(ctx, order, renders, base)
 

@@ -71,26 +71,47 @@ def current_renders(session: Session, order: Order) -> list[OrderRender]:
     )
 
 
-def open_renders(session: Session) -> Sequence[tuple[str, int, str, str | None]]:
-    """(order, version, status, claimed_by) of every PENDING or RUNNING render."""
+OpenRender = tuple[str, int, str, str | None, datetime | None, datetime | None]
+
+
+def open_renders(session: Session) -> list[OpenRender]:
+    """(order, version, status, claimed_by, claimed_at, queued_at) of every PENDING or RUNNING render."""
     rows = session.execute(
-        select(OrderRender.order_id, OrderRender.version, OrderRender.status, OrderRender.claimed_by).where(
-            OrderRender.status.in_(("PENDING", "RUNNING"))
-        )
+        select(
+            OrderRender.order_id,
+            OrderRender.version,
+            OrderRender.status,
+            OrderRender.claimed_by,
+            OrderRender.claimed_at,
+            OrderRender.queued_at,
+        ).where(OrderRender.status.in_(("PENDING", "RUNNING")))
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
-def open_items(session: Session, order_id: str, version: int) -> list[tuple[int, str, str | None, int]]:
-    """(id, status, claimed_by, attempts) of the PENDING or RUNNING renders of one version of an order."""
+def mark_queued(session: Session, order_id: str, version: int, now: datetime) -> None:
+    """Record that the renders of one order version were handed to the runner at `now`."""
+    session.execute(
+        update(OrderRender)
+        .where(OrderRender.order_id == order_id, OrderRender.version == version)
+        .values(queued_at=now)
+    )
+
+
+def open_items(
+    session: Session, order_id: str, version: int
+) -> list[tuple[int, str, str | None, int, datetime | None]]:
+    """(id, status, claimed_by, attempts, claimed_at) of the PENDING or RUNNING renders of one version of an order."""
     rows = session.execute(
-        select(OrderRender.id, OrderRender.status, OrderRender.claimed_by, OrderRender.attempts).where(
+        select(
+            OrderRender.id, OrderRender.status, OrderRender.claimed_by, OrderRender.attempts, OrderRender.claimed_at
+        ).where(
             OrderRender.order_id == order_id,
             OrderRender.version == version,
             OrderRender.status.in_(("PENDING", "RUNNING")),
         )
     ).all()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def get_render(session: Session, render_id: int) -> OrderRender | None:
@@ -128,7 +149,7 @@ def claim(session: Session, render_id: int, status: str, holder: str | None, att
     result = session.execute(
         update(OrderRender)
         .where(*_as_read(render_id, status, holder, attempts))
-        .values(status="RUNNING", claimed_by=me, attempts=attempts + 1)
+        .values(status="RUNNING", claimed_by=me, claimed_at=datetime.now(UTC), attempts=attempts + 1)
     )
     return bool(getattr(result, "rowcount", 0))
 

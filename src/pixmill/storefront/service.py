@@ -168,16 +168,36 @@ def recent_orders(ctx: Context, limit: int, offset: int, state: str | None) -> l
         return [(order, repository.current_renders(s, order)) for order in repository.recent(s, limit, offset, state)]
 
 
-def resumable_renders(ctx: Context) -> list[tuple[str, int]]:
-    """(order, version) with renders a start should queue again: PENDING ones (their message may be lost), and RUNNING
-    ones whose claiming process is surely gone (`worker.owner.is_gone`). Changes nothing: the render task claims
-    each row itself, with a compare-and-set on the claim it read, so a render a live process holds is never reset."""
+def resumable_renders(ctx: Context, *, startup: bool, now: datetime | None = None) -> list[tuple[str, int]]:
+    """(order, version) with renders to queue again:
+    - PENDING ones never handed to the runner (the broker was down when their event came); at `startup`, every
+      PENDING one (an embedded runner's queue dies with its process);
+    - RUNNING ones whose claiming process is surely gone (`worker.owner.is_gone`), or whose claim is older than the
+      lease (`worker.retry.claim_lease_s`: past every time limit, so the holder is dead or stuck wherever it runs).
+    Changes nothing: the render task claims each row itself, with a compare-and-set on the claim it read, so a render
+    a live process holds is never reset."""
     from pixmill.worker.owner import is_gone
+    from pixmill.worker.retry import claim_lease_s
 
+    now = now or datetime.now(UTC)
+    lease = timedelta(seconds=claim_lease_s(ctx.settings))
+    wanted = set()
     with ctx.session() as s:
-        rows = repository.open_renders(s)
-        wanted = {(r[0], r[1]) for r in rows if r[2] == "PENDING" or is_gone(r[3])}
+        for order_id, version, status, holder, claimed_at, queued_at in repository.open_renders(s):
+            if status == "PENDING":
+                due = startup or queued_at is None
+            else:
+                due = is_gone(holder) or (claimed_at is not None and now - claimed_at > lease)
+            if due:
+                wanted.add((order_id, version))
     return sorted(wanted)
+
+
+def mark_queued(ctx: Context, order_id: str, version: int) -> None:
+    """Record that one order version's renders were handed to the runner (a sweep then leaves them to it)."""
+    with ctx.session() as s:
+        repository.mark_queued(s, order_id, version, datetime.now(UTC))
+        s.commit()
 
 
 def preview_key(asset_sha256: str, palette: str, version: int, canvas: dict[str, Any], width: int) -> str:

@@ -6,9 +6,12 @@ worker` processes; previews and guides are answered synchronously (`Runner.call`
 Resuming an interrupted render: nobody resets another process's work. Each render row records who claimed it
 (`worker.owner`: host, pid, start time) and how many times (`attempts`). `render_order` claims a row with a
 compare-and-set on the claim it read, and claims a RUNNING row only when its holder is surely gone (a dead process on
-this host) or, on a redelivered Celery message, when the holder is on another host (the broker redelivers only once
-the holder's connection is gone). Every API start queues the renders left PENDING or held by a dead process
-(`resume_renders`); queueing is harmless when another process holds the render, since the claim then fails. A render
+this host), on a redelivered Celery message when the holder is on another host (the broker redelivers only once
+the holder's connection is gone), or when the claim is older than the lease (`worker.retry.claim_lease_s`, past every
+time limit: the holder is dead or stuck wherever it runs). Every API start queues the renders left PENDING or held by a
+dead process, and every API process sweeps every PIXMILL_RENDER_SWEEP_S for renders never queued (the broker was down)
+or past their lease (`resume_renders`); queueing is harmless when another process holds the render, since the claim
+then fails. A render
 whose process died MAX_ATTEMPTS times is FAILED (worker.retry), so a photo that kills its worker cannot loop.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pixmill.adapters.storage.keys import order_file_key
@@ -33,7 +36,7 @@ from pixmill.storefront import repository, service, states
 from pixmill.worker import owner, registry
 from pixmill.worker.port import Runner, RunnerUnavailable
 from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE, RENDER_ORDER, register
-from pixmill.worker.retry import MAX_ATTEMPTS
+from pixmill.worker.retry import MAX_ATTEMPTS, claim_lease_s
 
 log = logging.getLogger("pixmill.storefront")
 
@@ -61,8 +64,10 @@ def render_order(ctx: Context, order_id: str, version: int) -> None:
     me = owner.this_process()
     with ctx.session() as s:
         rows = repository.open_items(s, order_id, version)
-    for render_id, status, holder, attempts in rows:
-        if status == "RUNNING" and not owner.may_take_over(holder, registry.redelivered()):
+    lease = timedelta(seconds=claim_lease_s(ctx.settings))
+    for render_id, status, holder, attempts, claimed_at in rows:
+        lapsed = claimed_at is not None and datetime.now(UTC) - claimed_at > lease
+        if status == "RUNNING" and not (lapsed or owner.may_take_over(holder, registry.redelivered())):
             continue  # a live process renders it
         if not _claim(ctx, render_id, status, holder, attempts, me):
             continue
@@ -124,17 +129,26 @@ def _claim(ctx: Context, render_id: int, status: str, holder: str | None, attemp
         return claimed
 
 
-def resume_renders(ctx: Context, runner: Runner) -> int:
-    """Queue the renders left PENDING or held by a process that is gone; returns how many (order, version) went."""
-    queued = 0
-    for order_id, version in service.resumable_renders(ctx):
-        try:
-            runner.enqueue(RENDER_ORDER, {"order_id": order_id, "version": version})
-        except RunnerUnavailable as exc:  # the broker is down: the next start, or the next event, queues it
-            log.warning("order render not resumed", extra={"order": order_id, "version": version, "error": str(exc)})
-            continue
-        queued += 1
-    return queued
+def submit_render(ctx: Context, runner: Runner, order_id: str, version: int) -> bool:
+    """Queue the renders of one order version through the one door, and record that they were; whether they were.
+
+    When the runner is unavailable the renders stay PENDING and unqueued, and the next sweep (`resume_renders`,
+    every PIXMILL_RENDER_SWEEP_S in every API process) queues them once it is back."""
+    try:
+        runner.enqueue(RENDER_ORDER, {"order_id": order_id, "version": version})
+    except RunnerUnavailable as exc:
+        log.warning("order render not queued", extra={"order": order_id, "version": version, "error": str(exc)})
+        return False
+    service.mark_queued(ctx, order_id, version)
+    return True
+
+
+def resume_renders(ctx: Context, runner: Runner, *, startup: bool = False) -> int:
+    """Queue the renders that need it (`service.resumable_renders`); returns how many (order, version) went."""
+    return sum(
+        submit_render(ctx, runner, order_id, version)
+        for order_id, version in service.resumable_renders(ctx, startup=startup)
+    )
 
 
 def _finish_version(ctx: Context, order_id: str, version: int) -> None:

@@ -40,7 +40,7 @@ from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.worker import registry
 from pixmill.worker.registry import EXPIRE, QUEUES, RUN_JOB
-from pixmill.worker.retry import is_transient, retry_delay
+from pixmill.worker.retry import is_transient, retry_delay, time_limits
 
 log = logging.getLogger("pixmill.celery")
 
@@ -64,12 +64,6 @@ def declare_topology(conn: Connection) -> None:
     jobs_exchange.declare(channel=channel)
     for queue in (dead_queue, *(work_queue(q) for q in QUEUES)):
         queue.declare(channel=channel)
-
-
-def time_limits(job_timeout_s: float) -> tuple[float, float]:
-    """(soft, hard) Celery time limits of a job: a margin past PIXMILL_JOB_TIMEOUT_S, then as much again."""
-    margin = min(30.0, max(1.0, job_timeout_s / 10))
-    return job_timeout_s + margin, job_timeout_s + 2 * margin
 
 
 class DeadLetteringConsumer(Consumer):

@@ -11,6 +11,8 @@ What it decides, and where each rule applies:
   jittered delay, PIXMILL_JOB_RETRIES times (the Celery runner; the in-process runner fails the job at once, as its
   pools share the API's fate and a restart resumes the job).
 - **Publishing** (`PUBLISH_RETRY`): how long the API tries to hand a message to the broker before answering 503.
+- **Time limits and leases** (`time_limits`, `claim_lease_s`): how long a task may run, and how long a claim on an
+  order render holds before another process may take it over (a holder on another host that died or hung).
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ MAX_ATTEMPTS = 3
 
 # kombu's publish retry: three tries within about a second and a half, so a request never hangs on a dead broker.
 PUBLISH_RETRY: dict[str, Any] = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+
+
+def time_limits(job_timeout_s: float) -> tuple[float, float]:
+    """(soft, hard) time limits of a task: a margin past PIXMILL_JOB_TIMEOUT_S, then as much again. Celery applies
+    them to every task (soft: the task fails itself; hard: its pool process is killed)."""
+    margin = min(30.0, max(1.0, job_timeout_s / 10))
+    return job_timeout_s + margin, job_timeout_s + 2 * margin
+
+
+def claim_lease_s(settings: Settings) -> float:
+    """How long a claim on an order render holds, wherever its holder runs: past the hard time limit, plus a margin
+    for a slow database. A claim older than this belongs to a process that is dead or stuck, even on another host
+    that this one cannot look into, and the render may be taken over (the stuck holder can no longer record it)."""
+    return time_limits(settings.job_timeout_s)[1] + 30.0
 
 
 def _step(settings: Settings, retries: int) -> float:
