@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         gt=0,
         description="How often each API process queues order renders left unqueued (broker down) or past their lease.",
     )
+    smtp_url: str | None = Field(
+        default=None, description="Mail server for password resets: smtp://[user:pass@]host[:port][?starttls=true]."
+    )
+    mail_from: str = Field(default="pixmill <pixmill@localhost>", description="The From of pixmill's e-mails.")
+    password_reset_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400, description="Life of a reset link.")
     order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
 
     log_level: str = "INFO"

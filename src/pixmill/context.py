@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pixmill.adapters.build import build_adapters
+from pixmill.adapters.build import build_adapters, build_mailer
 from pixmill.adapters.cache import Cache
 from pixmill.adapters.events import JobEvents
 from pixmill.adapters.idempotency import IdempotencyStore
+from pixmill.adapters.mail import Mailer
 from pixmill.adapters.storage import Storage
 from pixmill.config import Settings
 from pixmill.db.session import make_engine, make_sessionmaker
@@ -34,6 +35,7 @@ class Context:
     events: JobEvents
     cache: Cache
     redis: Redis | None = None  # the client the Redis adapters share, when settings.redis_url is set
+    mailer: Mailer | None = None  # SMTP when PIXMILL_SMTP_URL is set
     webhook_circuits: WebhookCircuits = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +66,7 @@ class Context:
             events=adapters.events,
             cache=adapters.cache,
             redis=adapters.redis,
+            mailer=build_mailer(settings),
         )
 
     @contextmanager

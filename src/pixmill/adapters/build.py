@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pixmill.adapters.cache import Cache
 from pixmill.adapters.events import JobEvents
 from pixmill.adapters.idempotency import IdempotencyStore
+from pixmill.adapters.mail import Mailer
 from pixmill.adapters.storage import Storage
 from pixmill.config import Settings
 
@@ -43,6 +44,15 @@ def build_storage(settings: Settings) -> Storage:
     from pixmill.adapters.storage.local import LocalStorage
 
     return LocalStorage(settings.resolved_storage_dir, settings.signing_key)
+
+
+def build_mailer(settings: Settings) -> Mailer | None:
+    """The SMTP mailer when PIXMILL_SMTP_URL is set, else None (password reset by e-mail is then off)."""
+    if not settings.smtp_url:
+        return None
+    from pixmill.adapters.mail.smtp import SmtpMailer
+
+    return SmtpMailer(settings.smtp_url, settings.mail_from)
 
 
 def build_adapters(settings: Settings, sessions: sessionmaker[Session], relay: Any = None) -> Adapters:
