@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest single file.")
     max_request_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="Largest request body.")
     max_files_per_upload: int = Field(default=50, ge=1)
+    quota_jobs_per_minute: int = Field(
+        default=120, ge=0, description="Jobs one principal may create per minute (0: no limit); admins may override."
+    )
+    quota_storage_bytes: int = Field(
+        default=5 * 1024**3, ge=0, description="Bytes one user may keep stored (0: no limit); admins may override."
+    )
     max_pixels: int = Field(default=100_000_000, ge=1)
     max_dimension: int = Field(default=30_000, ge=1)
     max_frames: int = Field(default=200, ge=1)

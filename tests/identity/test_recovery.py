@@ -17,7 +17,7 @@ from pixmill.adapters.mail import MailUnavailable
 from pixmill.context import Context
 from pixmill.db.models import AuditEvent, User
 from pixmill.db.session import upgrade
-from pixmill.identity import recovery, service, sessions
+from pixmill.identity import browser_sessions, recovery, service
 from pixmill.identity.errors import InvalidIdentityInput
 from pixmill.identity.passwords import verify_password
 from tests.conftest import make_settings
@@ -47,7 +47,7 @@ def test_a_reset_link_sets_a_new_password_once_and_signs_every_browser_out(
 ) -> None:
     ctx, messages = mail
     user = service.create_user(ctx, "ann@example.org", "old password 123")
-    browser, _ = sessions.start(ctx, user.id)
+    browser, _ = browser_sessions.start(ctx, user.id)
     recovery.request_reset(ctx, "Ann@Example.org", LINK, address="10.0.0.1")
     (message,) = messages
     assert message["To"] == "ann@example.org" and message["From"] == "pixmill <noreply@shop.example>"
@@ -59,7 +59,7 @@ def test_a_reset_link_sets_a_new_password_once_and_signs_every_browser_out(
         assert verify_password(stored.password_hash, "new password 456")
         events = [e.event for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert events == ["password_reset_requested", "password_reset"]
-    assert sessions.resolve(ctx, browser) is None  # signed out everywhere
+    assert browser_sessions.resolve(ctx, browser) is None  # signed out everywhere
     with pytest.raises(InvalidIdentityInput, match="already used"):  # the same link again
         recovery.confirm_reset(ctx, token, "third password 789")
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
+from pixmill.identity import browser_sessions as sessions
 from pixmill.identity import service as identity
-from pixmill.identity import sessions
 from pixmill.identity.errors import Forbidden, Unauthenticated
 from pixmill.identity.principal import ANONYMOUS, Principal
 from pixmill.tokens import tokens_equal

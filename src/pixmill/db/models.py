@@ -69,6 +69,9 @@ class User(Base):
     sso_issuer: Mapped[str | None] = mapped_column(String(512), nullable=True)
     sso_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An admin's override of the deployment's quotas for this user (None: the settings' defaults).
+    quota_jobs_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quota_storage_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject", name="uq_users_sso"),)

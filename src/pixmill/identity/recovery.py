@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from pixmill.adapters.mail import MailUnavailable
 from pixmill.context import Context
-from pixmill.identity import audit, repository, sessions
+from pixmill.identity import audit, browser_sessions, repository
 from pixmill.identity.errors import InvalidIdentityInput
 from pixmill.identity.passwords import hash_password
 from pixmill.identity.service import check_password, normalize_email
@@ -87,5 +87,5 @@ def confirm_reset(
         user.password_hash = hash_password(new_password)
         audit.record(s, "password_reset", user_id=user.id, address=address)
         s.commit()
-    sessions.end_all(ctx, user_id)
+    browser_sessions.end_all(ctx, user_id)
     return user_id

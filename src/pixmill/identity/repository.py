@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from pixmill.db.models import ApiKey, User
+from pixmill.db.models import ApiKey, Asset, AuditEvent, Job, JobOutput, User
 
 
 def add(session: Session, row: User | ApiKey) -> None:
@@ -54,3 +54,44 @@ def get_key(session: Session, key_id: str) -> ApiKey | None:
 
 def touch_key(session: Session, key_id: str, now: datetime) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+
+
+def jobs_created_since(session: Session, owner_id: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many jobs the user created since `since`, and when the oldest of them was."""
+    row = session.execute(
+        select(func.count(), func.min(Job.created_at)).where(Job.owner_id == owner_id, Job.created_at > since)
+    ).one()
+    oldest = row[1]
+    if oldest is not None and oldest.tzinfo is None:  # SQLite's aggregate comes back naive (it is UTC)
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(row[0]), oldest
+
+
+def stored_bytes(session: Session, owner_id: str) -> int:
+    """The bytes the user keeps stored: their uploads and their jobs' outputs."""
+    uploads = session.scalar(select(func.coalesce(func.sum(Asset.bytes), 0)).where(Asset.owner_id == owner_id))
+    outputs = session.scalar(
+        select(func.coalesce(func.sum(JobOutput.bytes), 0))
+        .join(Job, Job.id == JobOutput.job_id)
+        .where(Job.owner_id == owner_id)
+    )
+    return int(uploads or 0) + int(outputs or 0)
+
+
+def audit_page(
+    session: Session, limit: int, before: int | None, user_id: str | None, event: str | None
+) -> Sequence[AuditEvent]:
+    """The newest audit events first, `limit` of them, older than id `before`, optionally of one user or kind."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    if user_id is not None:
+        query = query.where(AuditEvent.user_id == user_id)
+    if event is not None:
+        query = query.where(AuditEvent.event == event)
+    return session.scalars(query).all()
+
+
+def active_admins(session: Session) -> list[str]:
+    """The ids of enabled users with the admin role."""
+    return [u.id for u in session.scalars(select(User).where(User.disabled.is_(False))) if "admin" in u.roles]
