@@ -28,6 +28,7 @@ from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router
+from pixmill.sso.endpoints import router as sso_router
 from pixmill.storefront.endpoints import router as storefront_router
 from pixmill.storefront.tasks import resume_renders
 from pixmill.worker.pools import LocalPools
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         storefront_router,
         health_router,
         files_router,
+        sso_router,
     ):
         app.include_router(router)
 
