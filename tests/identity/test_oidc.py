@@ -188,3 +188,14 @@ def test_a_local_account_is_linked_only_when_the_provider_verified_the_address(
         user.disabled = True
         s.commit()
     assert client.get("/test/caller", headers=_bearer(verified)).status_code == 401
+
+
+def test_the_readme_lists_every_single_sign_on_setting() -> None:
+    from pixmill.config import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = [n for n in Settings.model_fields if n.startswith("oidc_")]
+    assert len(names) == 9
+    missing = [n for n in names if f"`PIXMILL_{n.upper()}`" not in table]
+    assert not missing, missing
