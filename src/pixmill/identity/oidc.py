@@ -270,8 +270,8 @@ def _find_or_create(ctx: Context, issuer: str, subject: str, claims: Mapping[str
             raise Unauthenticated("this account is disabled")
         if sorted(user.roles) != roles:
             user.roles = roles
-        s.commit()
-        s.refresh(user)
+        if s.new or s.dirty:  # the usual request (a known user, the same roles) only reads
+            s.commit()
         s.expunge(user)
         return user
 
