@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 REALM = "/realms/pixmill"
 
@@ -31,7 +31,7 @@ class OidcIssuer:
     def __init__(self, client_id: str = "pixmill", client_secret: str | None = None) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.hits: Counter[str] = Counter()
-        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.keys: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {}
         self.kid = self.rotate()
         # Who the authorization endpoint signs in next: the claims of the user it "approves".
         self.next_user: dict[str, Any] = {"sub": "alice", "email": "alice@example.org", "email_verified": True}
@@ -110,16 +110,24 @@ class OidcIssuer:
     def jwks(self) -> dict[str, Any]:
         out = []
         for kid, key in self.keys.items():
-            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-            out.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
+            if isinstance(key, rsa.RSAPrivateKey):
+                jwk, alg = json.loads(RSAAlgorithm.to_jwk(key.public_key())), "RS256"
+            else:
+                jwk, alg = json.loads(ECAlgorithm.to_jwk(key.public_key())), "ES256"
+            out.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
         return {"keys": out}
 
-    def rotate(self, keep_old: bool = True) -> str:
-        """A new signing key, used from now on; the old one stays published unless keep_old is False."""
+    def rotate(self, keep_old: bool = True, curve: bool = False) -> str:
+        """A new signing key (RSA, or P-256 for ES256 when `curve`), used from now on; the old one stays
+        published unless keep_old is False."""
         kid = f"key-{len(self.keys) + 1}-{secrets.token_hex(4)}"
         if not keep_old:
             self.keys.clear()
-        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.keys[kid] = (
+            ec.generate_private_key(ec.SECP256R1())
+            if curve
+            else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
         self.kid = kid
         return kid
 
@@ -134,7 +142,8 @@ class OidcIssuer:
         kid: str | None = None,
         **claims: Any,
     ) -> str:
-        """An RS256 access token, Keycloak-shaped (realm roles under realm_access.roles)."""
+        """An access token (RS256, or ES256 with a curve key), Keycloak-shaped (realm roles under
+        realm_access.roles)."""
         now = int(time.time())
         payload: dict[str, Any] = {
             "iss": self.url,
@@ -148,7 +157,8 @@ class OidcIssuer:
         payload = {k: v for k, v in payload.items() if v is not None}
         kid = kid or self.kid
         key = self.keys.get(kid) or self.keys[self.kid]
-        return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+        alg = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"
+        return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
 
     def public_pem(self) -> bytes:
         from cryptography.hazmat.primitives import serialization

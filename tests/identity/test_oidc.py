@@ -101,6 +101,7 @@ def test_bad_tokens_are_refused_each_with_its_reason(client: TestClient, issuer:
         "signature does not verify": issuer.token(sub="x").rsplit(".", 1)[0] + "." + issuer.token().rsplit(".", 1)[1],
         "lacks the 'sub' claim": issuer.token(sub=None),  # type: ignore[arg-type]
         "not valid yet": issuer.token(nbf=now + 600),
+        "does not match its key": _forged({"alg": "ES256", "kid": issuer.kid}, claims, lambda m: b"x" * 64),
     }
     for reason, token in cases.items():
         response = client.get("/test/caller", headers=_bearer(token))
@@ -111,6 +112,15 @@ def test_bad_tokens_are_refused_each_with_its_reason(client: TestClient, issuer:
     # an API key still goes to the API key check, a JWT-looking junk string to the verifier
     assert "API key" in client.get("/test/caller", headers=_bearer("pmk_x.y.z")).json()["detail"]
     assert "not a well-formed JWT" in client.get("/test/caller", headers=_bearer("a.b.c")).json()["detail"]
+
+
+def test_es256_is_accepted_and_an_algorithm_off_the_list_is_not(client: TestClient, issuer: OidcIssuer) -> None:
+    issuer.rotate(keep_old=False, curve=True)  # the provider signs with a P-256 key
+    assert client.get("/test/caller", headers=_bearer(issuer.token(sub="eve"))).json()["via"] == "sso"
+    now = int(time.time())
+    claims = {"iss": issuer.url, "sub": "eve", "aud": "pixmill", "iat": now, "exp": now + 300}
+    rs384 = _forged({"alg": "RS384", "kid": issuer.kid}, claims, lambda m: b"x" * 256)
+    assert "'RS384' is not accepted" in client.get("/test/caller", headers=_bearer(rs384)).json()["detail"]
 
 
 def test_a_rotated_key_is_fetched_and_unknown_kids_refetch_at_most_every_30_s(issuer: OidcIssuer) -> None:
@@ -199,3 +209,14 @@ def test_the_readme_lists_every_single_sign_on_setting() -> None:
     assert len(names) == 9
     missing = [n for n in names if f"`PIXMILL_{n.upper()}`" not in table]
     assert not missing, missing
+
+
+@pytest.mark.postgres
+def test_sso_users_on_postgresql(tmp_path: Path, issuer: OidcIssuer, postgres_url: str) -> None:
+    with _client(tmp_path, issuer.url, database_url=postgres_url) as c:
+        first = c.get("/test/caller", headers=_bearer(issuer.token(sub="pg", roles=["staff"]))).json()
+        second = c.get("/test/caller", headers=_bearer(issuer.token(sub="pg", roles=[]))).json()
+        assert first["user_id"] == second["user_id"]
+        assert (first["roles"], second["roles"]) == (["staff", "user"], ["user"])
+        with c.app.state.ctx.session() as s:  # type: ignore[attr-defined]
+            assert s.scalars(select(User)).one().roles == ["user"]

@@ -120,6 +120,15 @@ def test_an_error_from_the_provider_or_a_refused_exchange_is_a_400(client: TestC
     assert "unknown or used code" in wrong_code.json()["detail"]
 
 
+def test_a_provider_that_cannot_be_reached_is_a_503(tmp_path: Path) -> None:
+    with OidcIssuer() as gone:
+        url = gone.url
+    settings = make_settings(tmp_path, oidc_issuer=url, oidc_client_id="pixmill")
+    with TestClient(create_app(settings), follow_redirects=False) as c:
+        response = c.get("/api/v1/auth/sso/login")
+    assert response.status_code == 503 and "cannot be reached" in response.json()["detail"]
+
+
 def test_without_sso_configured_the_routes_say_so(tmp_path: Path) -> None:
     with TestClient(create_app(make_settings(tmp_path)), follow_redirects=False) as c:
         for path in ("/api/v1/auth/sso/login", "/api/v1/auth/sso/callback?code=x&state=y"):
