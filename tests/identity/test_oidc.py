@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -157,14 +158,33 @@ def test_an_unreachable_provider_is_a_503_never_a_500(tmp_path: Path, issuer: Oi
         oidc.OidcVerifier(issuer.url, "pixmill", ("RS256",)).verify(token)
 
 
-def test_cached_keys_outlive_a_provider_outage(issuer: OidcIssuer) -> None:
-    now = [0.0]
-    v = oidc.OidcVerifier(issuer.url, "pixmill", ("RS256",), jwks_ttl_s=60, clock=lambda: now[0])
+class _Counting(httpx.HTTPTransport):
+    """httpx's own transport, counting the requests it sends (reached or not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        return super().handle_request(request)
+
+
+def test_cached_keys_outlive_a_provider_outage_and_it_is_retried_every_30_s(issuer: OidcIssuer) -> None:
+    now, transport = [0.0], _Counting()
+    v = oidc.OidcVerifier(issuer.url, "pixmill", ("RS256",), jwks_ttl_s=60, clock=lambda: now[0], transport=transport)
     v.verify(issuer.token())
+    assert transport.sent == 2  # discovery and keys
     token = issuer.token(sub="later")
     issuer.__exit__()
     now[0] += 120  # the TTL has passed, the refresh fails: the keys we hold still verify
-    assert v.verify(token)["sub"] == "later"
+    assert v.verify(token)["sub"] == "later" and transport.sent == 3
+    for _ in range(3):  # not a failing fetch per request while it is down
+        v.verify(token)
+    assert transport.sent == 3
+    now[0] += 31
+    v.verify(token)
+    assert transport.sent == 4
     v.close()
 
 

@@ -119,6 +119,8 @@ class OidcVerifier:
                 except IdentityProviderUnavailable:
                     if not self._keys:
                         raise
+                    # the keys we hold stay in use; the next try is in REFETCH_EVERY_S, not on every request
+                    self._fetched_at = now - self.jwks_ttl_s + REFETCH_EVERY_S
                     log.warning("JWKS refresh failed; the cached keys stay in use", exc_info=True)
             limited = self._refetched_at is not None and now - self._refetched_at < REFETCH_EVERY_S
             if kid not in self._keys and not fetched and not limited:
