@@ -56,6 +56,7 @@ class OidcVerifier:
         self._lock = threading.RLock()
         self._config: dict[str, Any] | None = None
         self._keys: dict[str, dict[str, Any]] = {}  # kid → JWK
+        self._parsed: dict[tuple[str, str], PyJWK] = {}  # (kid, alg) → the key, parsed once
         self._fetched_at: float | None = None
         self._refetched_at: float | None = None  # the last refetch an unknown kid caused
 
@@ -104,6 +105,7 @@ class OidcVerifier:
         if not isinstance(keys, list):
             raise IdentityProviderUnavailable("the identity provider's key set has no `keys` list")
         self._keys = {str(k.get("kid", "")): k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"}
+        self._parsed = {}
         self._fetched_at = self._clock()
 
     def _jwk(self, kid: str) -> dict[str, Any] | None:
@@ -150,10 +152,12 @@ class OidcVerifier:
             raise Unauthenticated(f"the token is signed with a key the provider does not publish (kid {kid!r})")
         if jwk.get("alg", alg) != alg or jwk.get("kty") != _KTY.get(alg[:2]):
             raise Unauthenticated(f"the token's algorithm {alg} does not match its key {kid!r}")
-        try:
-            key = PyJWK(jwk, algorithm=alg)
-        except jwt.PyJWKError as exc:
-            raise Unauthenticated(f"the provider's key {kid!r} cannot be used: {exc}") from None
+        key = self._parsed.get((kid, alg))
+        if key is None:
+            try:
+                key = self._parsed[(kid, alg)] = PyJWK(jwk, algorithm=alg)
+            except jwt.PyJWKError as exc:
+                raise Unauthenticated(f"the provider's key {kid!r} cannot be used: {exc}") from None
         expected_aud = audience or self.audience
         try:
             claims: dict[str, Any] = jwt.decode(
