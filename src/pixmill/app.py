@@ -29,6 +29,7 @@ from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.logs import configure_logging
 from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router
+from pixmill.sso.endpoints import router as sso_router
 from pixmill.storefront.endpoints import router as storefront_router
 from pixmill.storefront.tasks import resume_renders
 from pixmill.worker.pools import LocalPools
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         files_router,
         admin_router,
+        sso_router,
     ):
         app.include_router(router)
 

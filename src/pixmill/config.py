@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pixmill.canvas.types import Palette, Palettes
@@ -17,6 +17,10 @@ from pixmill.imaging.catalogue import RunContext
 from pixmill.imaging.limits import Limits
 from pixmill.ml.device import DeviceSetting
 from pixmill.ml.model_files import MLSetup
+
+# Signature algorithms a single sign-on token may use: public-key ones only, so no shared secret is involved and a
+# token can never be "signed" with `none` or with the provider's public key as an HMAC secret.
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
 class Settings(BaseSettings):
@@ -125,8 +129,52 @@ class Settings(BaseSettings):
     password_reset_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400, description="Life of a reset link.")
     order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
 
+    # Single sign-on with an OpenID Connect provider (identity/oidc.py, the sso domain): off unless both the issuer
+    # and the client id are set.
+    oidc_issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer URL (exactly as tokens name it); unset: no single sign-on."
+    )
+    oidc_client_id: str | None = Field(default=None, description="pixmill's client id at the OpenID provider.")
+    oidc_client_secret: str | None = Field(
+        default=None, description="The client's secret (confidential client); unset: a public client with PKCE."
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The `aud` bearer access tokens must carry; default: the client id."
+    )
+    oidc_roles_claim: str = Field(
+        default="realm_access.roles", description="Dotted path of the claim listing the user's roles (Keycloak's)."
+    )
+    oidc_algorithms: str = Field(
+        default="RS256,ES256", description="Comma-separated signature algorithms accepted (asymmetric only)."
+    )
+    oidc_leeway_s: float = Field(default=30.0, ge=0, le=600, description="Clock skew allowed on exp, nbf and iat.")
+    oidc_jwks_ttl_s: float = Field(default=600.0, gt=0, description="How long the provider's signing keys are cached.")
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered at the provider; default: <base URL>/api/v1/auth/sso/callback.",
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        algorithms = [a.strip() for a in value.split(",") if a.strip()]
+        refused = [a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS]
+        if refused or not algorithms:
+            accepted = ", ".join(ASYMMETRIC_ALGORITHMS)
+            raise ValueError(f"{refused or value!r}: accepted are {accepted} (never none or HS*)")
+        return ",".join(algorithms)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Single sign-on is on when both the issuer and the client id are set."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(self.oidc_algorithms.split(","))
 
     @property
     def resolved_data_dir(self) -> Path:

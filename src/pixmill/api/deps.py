@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from pixmill.context import Context
 from pixmill.identity import browser_sessions as sessions
+from pixmill.identity import oidc
 from pixmill.identity import service as identity
 from pixmill.identity.errors import Forbidden, Unauthenticated
 from pixmill.identity.principal import ANONYMOUS, Principal
@@ -67,7 +68,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def current_principal(request: Request) -> Principal:
-    """Who is calling, worked out once per request: an API key, else a browser session, else anonymous.
+    """Who is calling, worked out once per request: an API key or a single sign-on token, else a browser session,
+    else anonymous.
 
     A credential that is present but not valid is a 401, never a silent fall-back to anonymous."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -76,7 +78,12 @@ def current_principal(request: Request) -> Principal:
     principal = ANONYMOUS
     credential = _credential(request)
     if credential is not None:
-        principal = identity.principal_from_api_key(request.app.state.ctx, credential)
+        ctx: Context = request.app.state.ctx
+        # Not one of our keys but a JWT (three dot-separated parts): a token of the single sign-on provider.
+        if ctx.settings.oidc_enabled and not credential.startswith("pmk_") and credential.count(".") == 2:
+            principal = oidc.principal_from_bearer_jwt(ctx, credential)
+        else:
+            principal = identity.principal_from_api_key(ctx, credential)
     elif (cookie := request.cookies.get(sessions.SESSION_COOKIE)) is not None:
         found = sessions.resolve(request.app.state.ctx, cookie)
         if found is not None:

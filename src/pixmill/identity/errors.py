@@ -27,3 +27,10 @@ class InvalidIdentityInput(PixmillError):
     """A role or scope that does not exist, or more than the owner may grant."""
 
     status, title = 422, "Invalid input"
+
+
+class IdentityProviderUnavailable(PixmillError):
+    """The OpenID Connect provider (its discovery document, keys or token endpoint) could not be reached."""
+
+    status, title, retry_after = 503, "Identity provider unavailable", 10
+    log_message = "OpenID Connect provider unreachable"
