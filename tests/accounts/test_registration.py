@@ -13,7 +13,7 @@ from tests.accounts.conftest import PASSWORD, csrf, db, register
 
 
 def _admin(client: TestClient) -> None:
-    """Register on an open app, make the account an admin, and sign in again (roles are read per request)."""
+    """Register on an open app and make the account an admin (roles are read on every request)."""
     user = register(client, "root@example.org")
     with db(client) as s:
         s.get_one(User, user["id"]).roles = ["admin", "user"]
