@@ -16,7 +16,7 @@ def _plain(value: str) -> str:
     return value
 
 
-Email = Annotated[str, Field(min_length=3, max_length=320, examples=["ann@example.org"]), AfterValidator(_plain)]
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_plain)]
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Name = Annotated[str, Field(max_length=200), AfterValidator(_plain)]
 Scope = Annotated[str, Field(max_length=64), AfterValidator(_plain)]
@@ -69,7 +69,7 @@ class InviteOut(BaseModel):
 
 class ApiKeyIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain)]
-    scopes: list[Scope] = Field(min_length=1, max_length=20, examples=[["jobs", "assets"]])
+    scopes: list[Scope] = Field(min_length=1, max_length=20)
     expires_at: datetime | None = Field(default=None, description="When it stops working; default never")
 
 
