@@ -6,6 +6,7 @@ import statistics
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -213,3 +214,30 @@ def test_failures_from_one_address_throttle_it_across_accounts(make_client: Any)
         assert _login(client, f"guess{i}@example.org").status_code == 401
     r = _login(client, "lu@example.org", PASSWORD)
     assert r.status_code == 429 and "this address" in r.json()["detail"] and int(r.headers["Retry-After"]) > 0
+
+
+@pytest.mark.postgres
+def test_the_throttle_counts_on_postgresql_too(make_client: Any, postgres_url: str) -> None:
+    client = make_client(database_url=postgres_url, login_max_failures_account=2)
+    register(client, "max@example.org")
+    for email in ("max@example.org", "nobody@example.org"):
+        for _ in range(2):
+            assert _login(client, email).status_code == 401
+        r = _login(client, email)
+        assert r.status_code == 429 and "this account" in r.json()["detail"], r.text
+    assert _login(client, "third@example.org").status_code == 401  # each unknown e-mail counts on its own
+
+
+def test_the_expiry_sweep_deletes_expired_sessions(make_client: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pixmill.expiry import expire
+
+    client = make_client(session_ttl_hours=1)
+    register(client, "ned@example.org")
+    client.cookies.clear()
+    register(client, "oz@example.org")
+    assert expire(client.app.state.ctx, datetime.now(UTC) + timedelta(minutes=30)) == 0
+    assert expire(client.app.state.ctx, datetime.now(UTC) + timedelta(minutes=61)) == 2
+    with db(client) as s:
+        assert s.scalars(select(BrowserSession)).all() == []

@@ -1,13 +1,14 @@
-"""Account queries beyond identity's: failed sign-ins counted from the audit log, revoking a key."""
+"""Account queries beyond identity's: failed sign-ins counted from the audit log, revoking a key, expired
+sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from pixmill.db.models import ApiKey, AuditEvent
+from pixmill.db.models import ApiKey, AuditEvent, BrowserSession
 
 
 def _failures(session: Session, since: datetime, *where: object) -> tuple[int, datetime | None]:
@@ -38,3 +39,8 @@ def failures_from(session: Session, since: datetime, address: str) -> tuple[int,
 
 def revoke_key(session: Session, key_id: str, now: datetime) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+
+
+def delete_expired_sessions(session: Session, now: datetime) -> int:
+    result = session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
