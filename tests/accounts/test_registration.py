@@ -72,3 +72,19 @@ def test_only_an_admin_may_invite(make_client: Any) -> None:
     register(client, "plain@example.org")
     r = client.post("/api/v1/auth/invites", json={"email": "x@example.org"}, headers=csrf(client))
     assert r.status_code == 403 and "admin" in r.json()["detail"]
+
+
+def test_an_admins_key_invites_only_with_the_admin_scope(make_client: Any) -> None:
+    client = make_client()
+    _admin(client)
+    keys = {}
+    for scopes in (["jobs"], ["admin"]):
+        r = client.post("/api/v1/api-keys", json={"name": "k", "scopes": scopes}, headers=csrf(client))
+        keys[scopes[0]] = r.json()["key"]
+    client.cookies.clear()
+    jobs_only = client.post(
+        "/api/v1/auth/invites", json={"email": "x@example.org"}, headers={"X-API-Key": keys["jobs"]}
+    )
+    assert jobs_only.status_code == 403 and "'admin' scope" in jobs_only.json()["detail"]
+    ok = client.post("/api/v1/auth/invites", json={"email": "x@example.org"}, headers={"X-API-Key": keys["admin"]})
+    assert ok.status_code == 201 and ok.json()["invite"]

@@ -18,7 +18,7 @@ from pixmill.accounts.schemas import (
     RegisterIn,
     SignedIn,
 )
-from pixmill.api.deps import Caller, Ctx, require_role
+from pixmill.api.deps import Caller, Ctx, require_scope
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.db.models import ApiKey, User
 from pixmill.identity import sessions
@@ -125,8 +125,8 @@ def me(ctx: Ctx, caller: Caller) -> Me:
 @router.post(
     "/auth/invites",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[require_role("admin")],
-    summary="Invite an e-mail address to register (admin; valid 7 days)",
+    dependencies=[require_scope("admin")],
+    summary="Invite an e-mail address to register (admin, with the admin scope; valid 7 days)",
     responses={**_UNAUTHENTICATED, 403: {"description": "Not an admin, or no X-CSRF-Token"}},
 )
 def invite(ctx: Ctx, body: InviteIn) -> InviteOut:
