@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixmill import __version__
+from pixmill.accounts.endpoints import router as accounts_router
 from pixmill.admin.endpoints import router as admin_router
 from pixmill.api import docs, openapi, problems
 from pixmill.api.files import router as files_router
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         admin_router,
         sso_router,
+        accounts_router,
     ):
         app.include_router(router)
 

@@ -54,6 +54,10 @@ dlq_app = typer.Typer(help="Dead-lettered job messages (celery runner).", no_arg
 app.add_typer(dlq_app, name="dlq")
 palettes_app = typer.Typer(help="Drill palettes (data, versioned).", no_args_is_help=True)
 app.add_typer(palettes_app, name="palettes")
+users_app = typer.Typer(help="Local accounts (the first admin, for one).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+api_keys_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
+app.add_typer(api_keys_app, name="api-keys")
 
 
 @app.command()
@@ -296,6 +300,90 @@ def palettes_list() -> None:
 
     for row in list_palettes(_context()):
         typer.echo(f"{row.name:<20} v{row.version:<4} {len(row.colors)} colours")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The account's e-mail address (its sign-in name).")],
+    role: Annotated[
+        list[str] | None, typer.Option(help="A role: user, staff or admin; repeat for several (user is implied).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name; default: the e-mail's local part.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="No password: the account signs in through single sign-on only.")
+    ] = False,
+) -> None:
+    """Create an account; the password is prompted for (twice) unless --password-stdin or --no-password."""
+    from pixmill.accounts.service import create_account
+    from pixmill.errors import PixmillError
+
+    if password_stdin and no_password:
+        typer.echo("error: --password-stdin and --no-password exclude each other", err=True)
+        raise typer.Exit(2)
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not no_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_account(_context(), email, password, roles=role or ["user"], display_name=name, via="cli")
+    except PixmillError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {user.email} ({', '.join(user.roles)}) id {user.id}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List every account: e-mail, roles, how it signs in, whether it is disabled."""
+    from pixmill.identity.repository import users
+
+    with _context().session() as s:
+        rows = users(s)
+        for u in rows:
+            how = "+".join(w for w, has in (("password", u.password_hash), ("sso", u.sso_subject)) if has) or "none"
+            state = " disabled" if u.disabled else ""
+            typer.echo(f"{u.email:<40} {','.join(u.roles):<16} {how:<12} {u.id}{state}")
+    typer.echo(f"{len(rows)} account(s)")
+
+
+@api_keys_app.command("create")
+def api_keys_create(
+    email: Annotated[str, typer.Option(help="The account the key acts as.")],
+    name: Annotated[str, typer.Option(help="What the key is for (shown in lists).")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. jobs,assets or orders,palettes.")],
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, max=36500, help="Days until it stops working; default never.")
+    ] = None,
+) -> None:
+    """Create an API key for an account and print it once (only its hash is kept)."""
+    from datetime import UTC, datetime, timedelta
+
+    from pixmill.errors import PixmillError
+    from pixmill.identity import audit
+    from pixmill.identity.repository import user_by_email
+    from pixmill.identity.service import create_api_key
+
+    ctx = _context()
+    with ctx.session() as s:
+        user = user_by_email(s, email.strip())
+    if user is None:
+        typer.echo(f"error: no account with e-mail {email.strip().lower()}", err=True)
+        raise typer.Exit(1)
+    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    try:
+        key, token = create_api_key(ctx, user.id, name, [x.strip() for x in scopes.split(",") if x.strip()], expires)
+    except PixmillError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    with ctx.session() as s:
+        audit.record(s, "api_key_created", user_id=user.id, key_id=key.id, scopes=list(key.scopes), via="cli")
+        s.commit()
+    typer.echo(token)
+    typer.echo(f"key {key.id} for {user.email}, scopes {','.join(key.scopes)}: shown this once", err=True)
 
 
 @app.command("operations")

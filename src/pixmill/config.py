@@ -153,6 +153,28 @@ class Settings(BaseSettings):
         default=None,
         description="The callback URL registered at the provider; default: <base URL>/api/v1/auth/sso/callback.",
     )
+    # Accounts (issue 14): who may register, how long a browser stays signed in, and the sign-in throttle. Failed
+    # sign-ins are counted in the audit log, so every API process sees the same count.
+    registration: Literal["open", "invite", "off"] = Field(
+        default="open",
+        description="Who may register: open (anyone), invite (with an admin's invite), off (only `pixmill users`).",
+    )
+    session_ttl_hours: float = Field(
+        default=336, gt=0, le=24 * 366, description="How long a browser session lasts unused (it slides on use)."
+    )
+    login_failure_window_s: int = Field(
+        default=900, ge=1, le=86400 * 30, description="How far back failed sign-ins count towards the throttle."
+    )
+    login_max_failures_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account within the window before it is throttled."
+    )
+    login_max_failures_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one address within the window before it is throttled."
+    )
+    login_backoff_s: int = Field(
+        default=30, ge=1, description="Wait after the last failure once throttled; doubles with each further failure."
+    )
+    login_backoff_max_s: int = Field(default=900, ge=1, description="Cap of the throttle's wait.")
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from pixmill.accounts.expiry import expire_sessions
 from pixmill.assets.expiry import expire_uploads
 from pixmill.context import Context
 from pixmill.jobs.service import expire_jobs
@@ -23,6 +24,7 @@ SWEEPS: tuple[Callable[[Context, datetime], int], ...] = (
     expire_render_cache,
     expire_canvas_previews,
     expire_order_files,
+    expire_sessions,
 )
 
 

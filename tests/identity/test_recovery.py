@@ -99,3 +99,39 @@ def test_without_a_mail_server_reset_says_so_and_a_dead_one_is_a_503(tmp_path: P
         recovery.request_reset(dead, "ann@example.org", LINK)
     assert caught.value.status == 503
     dead.close()
+
+
+def test_the_reset_routes_end_to_end(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from pixmill.app import create_app
+
+    with smtp_sink() as (url, messages), TestClient(create_app(make_settings(tmp_path, smtp_url=url))) as client:
+        ctx: Context = client.app.state.ctx  # type: ignore[attr-defined]
+        service.create_user(ctx, "cy@example.org", "old password 123")
+        for email in ("cy@example.org", "nobody@example.org"):  # the same answer either way
+            r = client.post("/api/v1/auth/password-reset", json={"email": email})
+            assert r.status_code == 202 and "if the address has an account" in r.json()["detail"]
+        (message,) = messages
+        body = message.get_content()
+        assert "http://testserver/reset-password?token=" in body
+        token = unquote(re.search(r"token=(\S+)", body).group(1))  # type: ignore[union-attr]
+        r = client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "new password 456"})
+        assert r.status_code == 204, r.text
+        r = client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "new password 789"})
+        assert r.status_code == 422 and "already used" in r.json()["detail"]
+        assert (
+            client.post(
+                "/api/v1/auth/login", json={"email": "cy@example.org", "password": "new password 456"}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.post(
+                "/api/v1/auth/login", json={"email": "cy@example.org", "password": "old password 123"}
+            ).status_code
+            == 401
+        )
+    with TestClient(create_app(make_settings(tmp_path / "nomail"))) as client:
+        r = client.post("/api/v1/auth/password-reset", json={"email": "cy@example.org"})
+        assert r.status_code == 503 and "PIXMILL_SMTP_URL" in r.json()["detail"]

@@ -27,8 +27,14 @@ def _id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(ctx: Context, user_id: str, via: Via = "session", ttl: timedelta = DEFAULT_TTL) -> tuple[str, str]:
-    """A new session for the user: (the cookie's token, the CSRF token)."""
+def ttl_of(ctx: Context) -> timedelta:
+    """How long a session lasts unused: PIXMILL_SESSION_TTL_HOURS."""
+    return timedelta(hours=ctx.settings.session_ttl_hours)
+
+
+def start(ctx: Context, user_id: str, via: Via = "session", ttl: timedelta | None = None) -> tuple[str, str]:
+    """A new session for the user: (the cookie's token, the CSRF token); `ttl` defaults to the setting."""
+    ttl = ttl or ttl_of(ctx)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with ctx.session() as s:
@@ -48,11 +54,12 @@ def start(ctx: Context, user_id: str, via: Via = "session", ttl: timedelta = DEF
 
 
 def resolve(
-    ctx: Context, token: str, now: datetime | None = None, ttl: timedelta = DEFAULT_TTL
+    ctx: Context, token: str, now: datetime | None = None, ttl: timedelta | None = None
 ) -> tuple[Principal, str] | None:
     """The principal a session cookie stands for and the session's CSRF token; None for an unknown, expired or
-    ended session, or one whose user is disabled."""
+    ended session, or one whose user is disabled. Its expiry slides to `ttl` (default: the setting) from now."""
     now = now or datetime.now(UTC)
+    ttl = ttl or ttl_of(ctx)
     with ctx.session() as s:
         row = s.execute(
             select(BrowserSession, User)

@@ -71,6 +71,6 @@ def sso_callback(
     token, csrf = sessions.start(ctx, user_id, via="sso")
     response = RedirectResponse(next_path, status_code=302)
     secure = (ctx.settings.oidc_redirect_url or str(request.base_url)).startswith("https://")
-    sessions.set_cookies(response, token, csrf, secure=secure)
+    sessions.set_cookies(response, token, csrf, secure=secure, ttl=sessions.ttl_of(ctx))
     response.delete_cookie(service.FLOW_COOKIE, path=service.FLOW_COOKIE_PATH)
     return response
