@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import select
 
-from pixmill.adapters.mail import MailUnavailable
+from pixmill.adapters.mail import MailNotConfigured, MailUnavailable
 from pixmill.context import Context
 from pixmill.db.models import AuditEvent, User
 from pixmill.db.session import upgrade
@@ -89,7 +89,7 @@ def test_links_expire_are_tamper_proof_and_unknown_addresses_get_no_mail(
 def test_without_a_mail_server_reset_says_so_and_a_dead_one_is_a_503(tmp_path: Path) -> None:
     ctx = Context.from_settings(make_settings(tmp_path))
     upgrade(ctx.engine)
-    with pytest.raises(MailUnavailable, match="PIXMILL_SMTP_URL"):
+    with pytest.raises(MailNotConfigured, match="PIXMILL_SMTP_URL"):
         recovery.request_reset(ctx, "ann@example.org", LINK)
     ctx.close()
     dead = Context.from_settings(make_settings(tmp_path, smtp_url="smtp://127.0.0.1:9"))
@@ -134,4 +134,4 @@ def test_the_reset_routes_end_to_end(tmp_path: Path) -> None:
         )
     with TestClient(create_app(make_settings(tmp_path / "nomail"))) as client:
         r = client.post("/api/v1/auth/password-reset", json={"email": "cy@example.org"})
-        assert r.status_code == 503 and "PIXMILL_SMTP_URL" in r.json()["detail"]
+        assert r.status_code == 404 and "PIXMILL_SMTP_URL" in r.json()["detail"]

@@ -173,7 +173,10 @@ def revoke_api_key(ctx: Ctx, request: Request, caller: Caller, key_id: str) -> R
     "/auth/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
     summary="E-mail a single-use link to set a new password (the same answer whether the address has an account)",
-    responses={503: {"description": "No mail server is configured (PIXMILL_SMTP_URL), or it did not take the message"}},
+    responses={
+        404: {"description": "Password reset by e-mail is off: no mail server is configured (PIXMILL_SMTP_URL)"},
+        503: {"description": "The mail server did not take the message"},
+    },
 )
 def password_reset(ctx: Ctx, request: Request, body: PasswordResetIn) -> dict[str, str]:
     link = str(request.base_url).rstrip("/") + "/reset-password"  # the web app's page, which posts the token back

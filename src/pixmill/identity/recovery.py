@@ -12,7 +12,7 @@ import hmac
 import time
 from urllib.parse import quote
 
-from pixmill.adapters.mail import MailUnavailable
+from pixmill.adapters.mail import MailNotConfigured
 from pixmill.context import Context
 from pixmill.identity import audit, browser_sessions, repository
 from pixmill.identity.errors import InvalidIdentityInput
@@ -41,7 +41,7 @@ def request_reset(ctx: Context, email: str, link_base: str, address: str | None 
 
     link_base: where the link points (the web app's reset page); the token is appended as `?token=…`."""
     if ctx.mailer is None:
-        raise MailUnavailable("password reset by e-mail is off: this server has no mail server (PIXMILL_SMTP_URL)")
+        raise MailNotConfigured("password reset by e-mail is off: this server has no mail server (PIXMILL_SMTP_URL)")
     try:
         email = normalize_email(email)
     except InvalidIdentityInput:

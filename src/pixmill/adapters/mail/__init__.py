@@ -15,6 +15,12 @@ class MailUnavailable(PixmillError):
     log_message = "mail not sent"
 
 
+class MailNotConfigured(PixmillError):
+    """This server has no mail server, so what mails (password reset) is off: 404, as for a route it lacks."""
+
+    status, title = 404, "Not available"
+
+
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> None:
         """Hand one message to the mail server; raises MailUnavailable if it cannot."""
