@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     )
     # Accounts (issue 14): who may register, how long a browser stays signed in, and the sign-in throttle. Failed
     # sign-ins are counted in the audit log, so every API process sees the same count.
+    auth_cache_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="How long a process remembers what an API key or bearer token stood for (0: not at all).",
+    )
     registration: Literal["open", "invite", "off"] = Field(
         default="open",
         description="Who may register: open (anyone), invite (with an admin's invite), off (only `pixmill users`).",

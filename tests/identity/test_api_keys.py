@@ -12,7 +12,7 @@ from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.db.models import ApiKey, User
 from pixmill.db.session import upgrade
-from pixmill.identity import service
+from pixmill.identity import principal_cache, service
 from pixmill.identity.errors import IdentityConflict, InvalidIdentityInput, Unauthenticated
 from pixmill.identity.passwords import verify_password
 
@@ -76,3 +76,16 @@ def test_a_key_never_has_more_than_its_user_may_grant(ctx: Context) -> None:
         service.create_user(ctx, "DEE@example.org", None)
     with pytest.raises(InvalidIdentityInput):
         service.create_user(ctx, "eve@example.org", None, roles=["root"])
+
+
+def test_a_resolved_key_is_remembered_briefly_and_forgotten_on_revocation(ctx: Context) -> None:
+    user = service.create_user(ctx, "gus@example.org", None)
+    key, token = service.create_api_key(ctx, user.id, "k", ["jobs"])
+    assert service.principal_from_api_key(ctx, token).key_id == key.id
+    with ctx.session() as s:  # gone from the database behind the services' back (another process revoked it)
+        s.delete(s.get(ApiKey, key.id))
+        s.commit()
+    assert service.principal_from_api_key(ctx, token).key_id == key.id  # this process still remembers it
+    principal_cache.forget(key_id=key.id)  # what a revocation through this process does
+    with pytest.raises(Unauthenticated):
+        service.principal_from_api_key(ctx, token)

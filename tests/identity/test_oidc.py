@@ -20,7 +20,7 @@ from sqlalchemy import select
 from pixmill.api.deps import Caller
 from pixmill.app import create_app
 from pixmill.db.models import AuditEvent, User
-from pixmill.identity import oidc, service
+from pixmill.identity import oidc, principal_cache, service
 from pixmill.identity.errors import IdentityProviderUnavailable, Unauthenticated
 from tests.conftest import make_settings
 from tests.identity.oidc_issuer import OidcIssuer, b64
@@ -217,6 +217,7 @@ def test_a_local_account_is_linked_only_when_the_provider_verified_the_address(
         assert user is not None and (user.sso_issuer, user.sso_subject) == (issuer.url, "carol-sso")
         user.disabled = True
         s.commit()
+    principal_cache.forget(user_id=local.id)  # changed behind the services' back, as another process would
     assert client.get("/test/caller", headers=_bearer(verified)).status_code == 401
 
 

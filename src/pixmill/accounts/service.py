@@ -15,7 +15,7 @@ from pixmill.accounts import repository
 from pixmill.accounts.errors import ApiKeyNotFound, LoginThrottled
 from pixmill.context import Context
 from pixmill.db.models import ApiKey, User
-from pixmill.identity import audit
+from pixmill.identity import audit, principal_cache
 from pixmill.identity import browser_sessions as sessions
 from pixmill.identity import repository as identity_repository
 from pixmill.identity import service as identity
@@ -242,3 +242,4 @@ def revoke_key(ctx: Context, principal: Principal, key_id: str, address: str | N
         actor = principal.user_id if principal.user_id != key.user_id else None
         audit.record(s, "api_key_revoked", user_id=key.user_id, actor_id=actor, address=address, key_id=key_id)
         s.commit()
+    principal_cache.forget(key_id=key_id)

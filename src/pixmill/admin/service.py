@@ -8,7 +8,7 @@ from typing import Any
 from pixmill.context import Context
 from pixmill.db.models import AuditEvent
 from pixmill.errors import PixmillError
-from pixmill.identity import audit, browser_sessions, repository
+from pixmill.identity import audit, browser_sessions, principal_cache, repository
 from pixmill.identity.service import check_roles
 
 
@@ -68,6 +68,7 @@ def change_user(ctx: Context, actor_id: str | None, user_id: str, changes: dict[
         s.commit()
         disabled = user.disabled
         result = _read(s, user)
+    principal_cache.forget(user_id=user_id)  # roles, disabled: every credential of the user is looked up anew
     if disabled:
         browser_sessions.end_all(ctx, user_id)
     return result

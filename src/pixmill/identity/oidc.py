@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.db.models import User
-from pixmill.identity import audit, repository
+from pixmill.identity import audit, principal_cache, repository
 from pixmill.identity.errors import IdentityConflict, IdentityProviderUnavailable, Unauthenticated
 from pixmill.identity.principal import Principal, for_user
 from pixmill.identity.service import new_id, normalize_email
@@ -285,9 +286,14 @@ def _find_or_create(ctx: Context, issuer: str, subject: str, claims: Mapping[str
 def principal_from_bearer_jwt(ctx: Context, token: str) -> Principal:
     """The principal a provider's bearer access token stands for: its user (created on first sight), with the
     scopes of the roles the token carries."""
+    if (known := principal_cache.get(token)) is not None:
+        return known
     settings = ctx.settings
     v = verifier(settings)
     claims = v.verify(token)
     roles = roles_from_claims(claims, settings.oidc_roles_claim)
     user = user_from_claims(ctx, v.issuer, claims, roles)
-    return for_user(user.id, frozenset(roles), via="sso", email=user.email)
+    principal = for_user(user.id, frozenset(roles), via="sso", email=user.email)
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC) if "exp" in claims else None
+    principal_cache.remember(token, principal, settings.auth_cache_s, expires)
+    return principal

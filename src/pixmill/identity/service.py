@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pixmill.context import Context
 from pixmill.db.models import ApiKey, User
-from pixmill.identity import api_keys, repository
+from pixmill.identity import api_keys, principal_cache, repository
 from pixmill.identity.errors import IdentityConflict, InvalidIdentityInput, Unauthenticated
 from pixmill.identity.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from pixmill.identity.principal import ALL_SCOPES, ROLES, Principal, scopes_of
@@ -120,6 +120,8 @@ def principal_from_api_key(ctx: Context, token: str, now: datetime | None = None
     parsed = api_keys.parse(token)
     if parsed is None:
         raise Unauthenticated("the API key is not valid")
+    if now is None and (known := principal_cache.get(token)) is not None:
+        return known
     prefix, secret = parsed
     now = now or datetime.now(UTC)
     with ctx.session() as s:
@@ -138,7 +140,7 @@ def principal_from_api_key(ctx: Context, token: str, now: datetime | None = None
             repository.touch_key(s, key.id, now)
             s.commit()
         roles = frozenset(user.roles) | {"user"}
-        return Principal(
+        principal = Principal(
             via="api_key",
             user_id=user.id,
             roles=roles,
@@ -146,3 +148,5 @@ def principal_from_api_key(ctx: Context, token: str, now: datetime | None = None
             key_id=key.id,
             email=user.email,
         )
+        principal_cache.remember(token, principal, ctx.settings.auth_cache_s, key.expires_at)
+        return principal
