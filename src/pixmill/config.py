@@ -106,7 +106,11 @@ class Settings(BaseSettings):
 
     storefront_secret: str | None = Field(default=None, description="Shared secret of the shop's signed events.")
     storefront_tolerance_s: int = Field(default=300, ge=1, description="Accepted age of a signed event.")
-    staff_api_key: str | None = Field(default=None, description="X-API-Key for staff and palette routes.")
+    anonymous: Literal["off", "jobs"] = Field(
+        default="jobs",
+        description="jobs: anonymous callers may upload, create jobs and read a job by id; off: every /api route "
+        "but health and sign-in needs an account.",
+    )
     order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
 
     log_level: str = "INFO"

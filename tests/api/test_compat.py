@@ -22,6 +22,7 @@ from pixmill.app import create_app
 from pixmill.db.models import Asset, Job
 from pixmill.webhooks.service import signature
 from tests import images
+from tests.accounts import job_total
 from tests.api import pixtools_client as page
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.webhook_sink import WebhookSink
@@ -282,7 +283,7 @@ def test_refused_requests_get_pixtools_status_and_a_string_detail_as_application
     assert (r.status_code, r.headers["content-type"]) == (422, "application/json") and "http" in r.json()["detail"]
     r = client.post("/api/process", data={"operation_params": "{}"}, files={"file": ("a.jpg", images.jpeg())})
     assert r.status_code == 422 and isinstance(r.json()["detail"], str) and "operations" in r.json()["detail"]
-    assert client.get("/api/v1/jobs").json()["total"] == 0
+    assert job_total(client) == 0
 
 
 def test_operations_nested_too_deep_are_422_json_not_a_crash(client: TestClient) -> None:
@@ -379,7 +380,7 @@ def test_private_webhook_targets_are_refused_unless_allowed(tmp_path) -> None:
             r = process(c, ["png"], webhook_url=url)
             assert r.status_code == 422, url
             assert "private" in r.json()["detail"]
-        assert c.get("/api/v1/jobs").json()["total"] == 0
+        assert job_total(c) == 0
 
 
 def test_download_names_follow_pixtools_and_stay_within_the_limit() -> None:

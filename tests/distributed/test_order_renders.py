@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from pixmill.app import create_app
 from pixmill.config import Settings
 from pixmill.worker.owner import pid_of
+from tests.accounts import staff
 from tests.distributed.conftest import api_processes
 from tests.storefront.conftest import DMC, SECRET, STAFF, event, photo, send, wait_state
 from tests.storefront.test_render_claims import BIG, caught_running, renders
@@ -25,11 +27,13 @@ pytestmark = pytest.mark.distributed
 
 @pytest.fixture
 def shop_settings(celery_settings: Settings) -> Settings:
-    return celery_settings.model_copy(update={"storefront_secret": SECRET, "staff_api_key": STAFF["X-API-Key"]})
+    return celery_settings.model_copy(update={"storefront_secret": SECRET})
 
 
 def _shop(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
+        STAFF.clear()
+        STAFF.update(staff(client, f"shop-{uuid.uuid4().hex[:8]}@example.org").headers)
         r = client.post(
             "/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", DMC.read_bytes())}, headers=STAFF
         )

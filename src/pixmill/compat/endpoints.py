@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill import pixtools as shape
-from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.deps import BaseUrl, Caller, Ctx, Runner, need_scope
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.endpoints import ingest
@@ -27,9 +27,9 @@ from pixmill.logs import request_id_var
 router = APIRouter(prefix="/api", tags=["pixtools"], route_class=BoundedJsonRoute)
 
 
-def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
+def _ingest(ctx: Ctx, file: UploadFile, owner_id: str | None) -> list[Asset]:
     try:
-        return ingest(ctx, [file])
+        return ingest(ctx, [file], owner_id)
     except UploadRejected as exc:
         if isinstance(exc.error, UnsupportedFormat):  # PixTools answers 400 for a file type it does not take
             raise Problem(400, "Unsupported file type", f"Unsupported file type: {exc}") from None
@@ -42,6 +42,7 @@ def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
     summary="Upload one image and process it (PixTools shape)",
     responses={
         400: {"description": "Not an image pixmill reads, or a multipart body that cannot be read"},
+        403: {"description": "The API key lacks the 'jobs' or 'assets' scope"},
         409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
         413: {"description": "File or image too large"},
         422: {
@@ -58,6 +59,7 @@ def process(
     ctx: Ctx,
     runner: Runner,
     base: BaseUrl,
+    caller: Caller,
     file: Annotated[UploadFile, File(description="The image.")],
     operations: Annotated[str, Form(description='JSON array, e.g. ["webp", "metadata"].')],
     operation_params: Annotated[
@@ -66,6 +68,8 @@ def process(
     webhook_url: Annotated[str | None, Form()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
+    need_scope(caller, "jobs")
+    need_scope(caller, "assets")
     pipeline, ops = translate(operations, operation_params)
     # What identifies this request for its Idempotency-Key: the file's bytes and name with the fields (as translated).
     digest = f"{file_digest(file.file)} {file.filename}" if idempotency_key else None
@@ -79,22 +83,28 @@ def process(
         idempotency_key=idempotency_key,
         api="process",
         operations=ops,
-        upload=lambda: _ingest(ctx, file),
+        upload=lambda: _ingest(ctx, file, caller.owner_id),
         upload_digest=digest,
+        principal=caller,
     )
     if created:
-        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)
+        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), jobs.scoped_key(caller, idempotency_key))
     return ProcessAccepted(job_id=shape.public_job_id(job.id), status=job.status)
 
 
 @router.get(
     "/jobs/{job_id}",
     summary="Job status and results (PixTools shape)",
-    responses={404: {"description": "No such job"}, 422: {"description": "The id is not a UUID"}},
+    responses={
+        403: {"description": "The API key lacks the 'jobs' scope"},
+        404: {"description": "No such job (or another user's)"},
+        422: {"description": "The id is not a UUID"},
+    },
 )
-def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> CompatJob:
+def get_job(ctx: Ctx, base: BaseUrl, caller: Caller, job_id: str) -> CompatJob:
+    need_scope(caller, "jobs")
     try:
-        job = jobs.read_job(ctx, shape.stored_job_id(job_id))
+        job = jobs.read_job(ctx, shape.stored_job_id(job_id), caller)
     except shape.BadJobId as exc:
         raise Problem(422, "Invalid job id", str(exc)) from None
     except jobs.JobNotFound:
