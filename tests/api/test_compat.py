@@ -22,7 +22,7 @@ from pixmill.app import create_app
 from pixmill.db.models import Asset, Job
 from pixmill.webhooks.service import signature
 from tests import images
-from tests.accounts import job_total
+from tests.accounts import account, job_total
 from tests.api import pixtools_client as page
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.webhook_sink import WebhookSink
@@ -235,6 +235,24 @@ def test_job_ids_are_dashed_uuids_and_either_form_finds_the_job(client: TestClie
     r = client.get("/api/jobs/nope")
     assert r.status_code == 422 and r.headers["content-type"] == "application/json"
     assert isinstance(r.json()["detail"], str) and "UUID" in r.json()["detail"]
+
+
+def test_pixtools_own_api_key_is_ignored_and_a_pixmill_key_makes_the_job_its_accounts(client: TestClient) -> None:
+    files = {"file": ("p.jpg", images.jpeg(), "image/jpeg")}
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": "pixtools"})
+    assert r.status_code == 202, r.text  # PixTools' page sends a key of its own: anonymous, as before
+    assert client.get(f"/api/jobs/{r.json()['job_id']}").status_code == 200
+    ann, bob = account(client, "ann@example.org"), account(client, "bob@example.org")
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": ann.token})
+    job_id = r.json()["job_id"]
+    assert r.status_code == 202 and client.get(f"/api/jobs/{job_id}", headers=ann.headers).status_code == 200
+    missing = str(uuid.uuid4())
+    for who in ({}, bob.headers):  # Ann's job is hers: to anyone else it is as missing as a random id
+        r = client.get(f"/api/jobs/{job_id}", headers=who)
+        assert r.status_code == 404 and r.json() == {"detail": f"Job {job_id} not found"}
+    assert client.get(f"/api/jobs/{missing}", headers=bob.headers).json() == {"detail": f"Job {missing} not found"}
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": "pmk_forged"})
+    assert r.status_code == 401 and isinstance(r.json()["detail"], str)  # a pixmill key that is wrong is refused
 
 
 # (operations, operation_params, status, words in the string detail): PixTools' rules and status codes.

@@ -9,8 +9,10 @@ from fastapi import Depends, Request
 from pixmill.context import Context
 from pixmill.identity import service as identity
 from pixmill.identity import sessions
+from pixmill.identity.api_keys import KEY_PREFIX
 from pixmill.identity.errors import Forbidden, Unauthenticated
 from pixmill.identity.principal import ANONYMOUS, Principal
+from pixmill.pixtools import is_pixtools_path
 from pixmill.worker.port import JobRunner
 
 
@@ -41,7 +43,12 @@ def _credential(request: Request) -> str | None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    return request.headers.get("x-api-key") or None
+    key = request.headers.get("x-api-key") or None
+    # PixTools' page sends an X-API-Key of its own: on its routes a header that is no pixmill key is ignored (the
+    # caller is anonymous), as it always was; anywhere else it is refused as any wrong key is.
+    if key is not None and is_pixtools_path(request.url.path) and not key.startswith(f"{KEY_PREFIX}_"):
+        return None
+    return key
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
