@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -279,3 +280,24 @@ def test_with_anonymous_use_off_accounts_work_as_before(closed: World) -> None:
     assert wait_for(closed.client, job["id"], headers=closed.ann.headers)["status"] == "COMPLETED"
     assert closed.client.get("/api/v1/operations", headers=closed.ann.headers).status_code == 200
     assert closed.client.get("/api/livez").status_code == 200
+
+
+def test_a_key_acts_only_within_its_scopes_even_where_anonymous_callers_may(world: World) -> None:
+    narrow = account(world.client, "narrow@example.org", scopes=["render:sign"])
+    for key in [("POST", "/api/v1/uploads"), ("POST", "/api/v1/jobs"), ("GET", "/api/v1/jobs/{job_id}")]:
+        r = world.send(*key, world.anonymous, narrow)
+        assert r.status_code == 403 and "scope" in r.json()["detail"], (key, r.text)
+    r = world.send("POST", "/api/process", world.anonymous, narrow)
+    assert r.status_code == 403 and "scope" in r.json()["detail"]  # PixTools' shape: {"detail": "…"}
+    assert world.send("POST", "/api/v1/render-urls", world.anonymous, narrow).status_code == 200
+
+
+def test_a_staff_key_left_in_the_environment_is_ignored_with_a_warning_saying_how_to_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PIXMILL_STAFF_API_KEY", "old-shared-key")
+    with TestClient(create_app(make_settings(tmp_path))) as client:
+        r = client.get("/api/v1/storefront/orders", headers={"X-API-Key": "old-shared-key"})
+        assert r.status_code == 401  # no longer a credential
+    warned = [rec.getMessage() for rec in caplog.records if "PIXMILL_STAFF_API_KEY" in rec.getMessage()]
+    assert warned and "--role staff" in warned[0] and "--scopes orders,palettes" in warned[0]
