@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.identity import service
 from pixmill.identity.principal import scopes_of
@@ -64,3 +66,12 @@ def job_total(client: TestClient) -> int:
     assert r.status_code == 200, r.text
     total: int = r.json()["total"]
     return total
+
+
+def live_account(data_dir: Path, email: str, roles: Iterable[str] = ("user",)) -> Account:
+    """`make_account` in the database of a live server (tests/live.py) on `data_dir`, started already."""
+    ctx = Context.from_settings(Settings(data_dir=data_dir, secret_key="live-secret"))
+    try:
+        return make_account(ctx, email, roles)
+    finally:
+        ctx.close()

@@ -27,11 +27,10 @@ from schemathesis.specs.openapi.checks import (
 
 from pixmill.app import create_app
 from pixmill.config import Settings
-from pixmill.context import Context
 from pixmill.render.service import sign_path
 from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests import images
-from tests.accounts import make_account
+from tests.accounts import live_account
 from tests.conftest import SHARED
 from tests.live import LiveServer
 
@@ -64,15 +63,6 @@ def _finished(c: httpx.Client, job_id: str) -> dict[str, Any]:
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
     return dict(job)
-
-
-def _staff(data_dir: Path) -> dict[str, str]:
-    """The headers of a staff account (every scope its role allows), made in the live server's database."""
-    ctx = Context.from_settings(Settings(data_dir=data_dir, secret_key=LIVE_SECRET.decode()))
-    try:
-        return make_account(ctx, "staff@example.org", roles=("staff",)).headers
-    finally:
-        ctx.close()
 
 
 def _seed(url: str, staff: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -112,7 +102,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("schemathesis")
     server = LiveServer(tmp / "data", tmp / "server.log", PIXMILL_STOREFRONT_SECRET=SHOP_SECRET).start()
     try:
-        staff = _staff(tmp / "data")
+        staff = live_account(tmp / "data", "staff@example.org", roles=("staff",)).headers  # every staff scope
         yield Service(server, staff, *_seed(server.url, staff))
     finally:
         server.stop()
