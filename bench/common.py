@@ -54,6 +54,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench_account(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The headers of a new account's API key, made in the database of a started server: the benches upload,
+    submit and list jobs as it (a job list is the caller's own)."""
+    from pixmill.config import Settings
+    from pixmill.context import Context
+    from pixmill.identity import service
+
+    ctx = Context.from_settings(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        user = service.create_user(ctx, f"bench-{random.randrange(1 << 32):08x}@example.org", None)
+        _, token = service.create_api_key(ctx, user.id, "bench", ["assets", "jobs", "render:sign"])
+    finally:
+        ctx.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def live_data_dir() -> Iterator[Path]:
+    """A fresh data directory for `live_server(PIXMILL_DATA_DIR=...)` when the bench needs to reach it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
+
+
 @contextmanager
 def live_server(**env: str) -> Iterator[str]:
     """`pixmill serve` on 127.0.0.1 with a fresh data dir; yields its base URL."""

@@ -20,7 +20,7 @@ from pixmill.cli import app as cli
 from pixmill.config import Settings
 from pixmill.worker.celery_app import dead_queue, jobs_exchange
 from tests import images
-from tests.accounts import job_total
+from tests.accounts import account, job_total
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.distributed.conftest import api_processes, log_records
 
@@ -166,7 +166,9 @@ def test_renders_run_on_the_apis_own_pools_with_the_celery_runner(celery_setting
     """Signed render URLs and previews are answered by the API process in either mode (no worker is running)."""
     with TestClient(create_app(celery_settings)) as client:
         (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
-        url = client.post("/api/v1/render-urls", json={"path": f"resize:width=80/png/{asset['id']}"}).json()["url"]
+        ann = account(client, "ann@example.org")
+        path = f"resize:width=80/png/{asset['id']}"
+        url = client.post("/api/v1/render-urls", json={"path": path}, headers=ann.headers).json()["url"]
         r = client.get(url)
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == "image/png"
