@@ -54,13 +54,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench_account(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The headers of a new account's API key, made in the database of a started server: the benches upload,
+    submit and list jobs as it (a job list is the caller's own)."""
+    from pixmill.config import Settings
+    from pixmill.context import Context
+    from pixmill.identity import service
+
+    ctx = Context.from_settings(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        user = service.create_user(ctx, f"bench-{random.randrange(1 << 32):08x}@example.org", None)
+        _, token = service.create_api_key(ctx, user.id, "bench", ["assets", "jobs", "render:sign"])
+    finally:
+        ctx.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def live_data_dir() -> Iterator[Path]:
+    """A fresh data directory for `live_server(PIXMILL_DATA_DIR=...)` when the bench needs to reach it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
+
+
 @contextmanager
 def live_server(**env: str) -> Iterator[str]:
     """`pixmill serve` on 127.0.0.1 with a fresh data dir; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        full_env = {**os.environ, "PIXMILL_DATA_DIR": tmp, "PIXMILL_LOG_LEVEL": "WARNING", **env}
+        # no quotas: a bench measures how fast pixmill goes, not where its limits stop a client
+        full_env = {
+            **os.environ,
+            "PIXMILL_DATA_DIR": tmp,
+            "PIXMILL_LOG_LEVEL": "WARNING",
+            "PIXMILL_QUOTA_JOBS_PER_MINUTE": "0",
+            "PIXMILL_QUOTA_STORAGE_BYTES": "0",
+            **env,
+        }
         proc = subprocess.Popen(
             [sys.executable, "-m", "pixmill", "serve", "--port", str(port)],
             env=full_env,

@@ -49,7 +49,7 @@ from types import FrameType
 from typing import Any
 
 import httpx
-from common import free_port, make_photo, submission_latency
+from common import bench_account, free_port, make_photo, submission_latency
 from PIL import Image
 
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
@@ -375,13 +375,16 @@ def base_env(data_dir: Path) -> dict[str, str]:
         "PIXMILL_DATA_DIR": str(data_dir),
         "PIXMILL_MODELS_DIR": str(data_dir / "no-models"),
         "PIXMILL_LOG_LEVEL": "WARNING",
+        "PIXMILL_QUOTA_JOBS_PER_MINUTE": "0",  # a bench measures speed, not where the quotas stop a client
+        "PIXMILL_QUOTA_STORAGE_BYTES": "0",
     }
 
 
 def start_embedded(stack: ExitStack, root: Path) -> Target:
     env = {**base_env(root / "embedded"), "PIXMILL_WORKERS": "2"}
     url, api = serve(stack, "embedded-api", env, root)
-    http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
+    headers = bench_account(root / "embedded")  # jobs are listed as their owner's
+    http = stack.enter_context(httpx.Client(base_url=url, timeout=60, headers=headers))
     return Target("embedded", url, http, cpu=CpuMeter(stack, [api]))
 
 
@@ -417,7 +420,8 @@ def start_distributed(stack: ExitStack, root: Path) -> tuple[Target, list[str]]:
         w.start(stack)
     wait_until("the workers", lambda: queue_state(broker_url)[1] >= 2, workers)
     parts = ["PostgreSQL", "RabbitMQ", "S3 on SeaweedFS", "Redis" if redis else "no Redis (no redis_url setting)"]
-    http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
+    headers = bench_account(root / "distributed", database_url)
+    http = stack.enter_context(httpx.Client(base_url=url, timeout=60, headers=headers))
     cpu = CpuMeter(stack, [api, *workers, store.proc], database_url.rsplit("/", 1)[1])
     return Target("distributed", url, http, cpu=cpu, broker_url=broker_url, workers=workers), parts
 

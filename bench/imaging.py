@@ -71,7 +71,7 @@ def render_throughput(photos: list[bytes], clients: int, secret: str) -> tuple[f
 
         def get(asset_id: str) -> bytes:
             path = f"{PATH}/{asset_id}"
-            r = http.get(f"/render/{sign_path(secret.encode(), path)}/{path}")
+            r = http.get(f"/render/{sign_path(secret.encode(), path, None)}/{path}")
             assert r.status_code == 200 and r.headers["x-cache"] == "miss", r.text
             return r.content
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
-from common import live_server, make_photo, median_ms, raw_reference, reference_throughput
+from common import bench_account, live_data_dir, live_server, make_photo, median_ms, raw_reference, reference_throughput
 
 
 def pixmill_throughput(data: bytes, n: int, clients: int) -> tuple[float, list[float]]:
@@ -28,7 +28,11 @@ def pixmill_throughput(data: bytes, n: int, clients: int) -> tuple[float, list[f
     a tight loop would measure the poll storm, not the service); the clock stops at the last job's
     finished_at, the server's record of when its result was stored.
     """
-    with live_server(PIXMILL_WORKERS="2") as url, httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        live_data_dir() as data_dir,
+        live_server(PIXMILL_WORKERS="2", PIXMILL_DATA_DIR=str(data_dir)) as url,
+        httpx.Client(base_url=url, timeout=60, headers=bench_account(data_dir)) as http,
+    ):
         asset = http.post("/api/v1/uploads", files={"files": ("photo.jpg", data, "image/jpeg")}).json()
         body = {
             "inputs": [asset["assets"][0]["id"]],

@@ -101,25 +101,40 @@ def any_db_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Te
         yield c
 
 
-def upload(client: TestClient, *files: tuple[str, bytes], content_type: str = "image/jpeg") -> list[dict[str, Any]]:
-    response = client.post("/api/v1/uploads", files=[("files", (n, d, content_type)) for n, d in files])
+def upload(
+    client: TestClient,
+    *files: tuple[str, bytes],
+    content_type: str = "image/jpeg",
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Upload `files` (anonymously, or as the account whose `headers` are given)."""
+    files_field = [("files", (n, d, content_type)) for n, d in files]
+    response = client.post("/api/v1/uploads", files=files_field, headers=headers)
     assert response.status_code == 201, response.text
     assets: list[dict[str, Any]] = response.json()["assets"]
     return assets
 
 
-def submit(client: TestClient, inputs: list[str], pipeline: Any, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/jobs", json={"inputs": inputs, "pipeline": pipeline, **extra})
+def submit(
+    client: TestClient, inputs: list[str], pipeline: Any, headers: dict[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    response = client.post("/api/v1/jobs", json={"inputs": inputs, "pipeline": pipeline, **extra}, headers=headers)
     assert response.status_code == 202, response.text
     job: dict[str, Any] = response.json()
     return job
 
 
-def wait_for(client: TestClient, job_id: str, path: str = "/api/v1/jobs/{}", timeout: float = 60) -> dict[str, Any]:
+def wait_for(
+    client: TestClient,
+    job_id: str,
+    path: str = "/api/v1/jobs/{}",
+    timeout: float = 60,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Poll a job until it leaves PENDING/PROCESSING (and its webhook, if any, is settled)."""
     deadline = time.monotonic() + timeout
     while True:
-        body: dict[str, Any] = client.get(path.format(job_id)).json()
+        body: dict[str, Any] = client.get(path.format(job_id), headers=headers).json()
         webhook = body.get("webhook") or {}
         if body["status"] not in ("PENDING", "PROCESSING") and webhook.get("status") != "pending":
             return body

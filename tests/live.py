@@ -24,6 +24,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.data_dir = data_dir
         self.env = {
             **os.environ,
             "PIXMILL_DATA_DIR": str(data_dir),

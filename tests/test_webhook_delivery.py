@@ -20,6 +20,7 @@ from pixmill.config import Settings
 from pixmill.webhooks.service import Delivery, PinnedTransport, WebhookCircuits, deliver
 from tests import images
 from tests.conftest import REDIS_URL, make_settings, submit, upload, wait_for
+from tests.principals import job_total
 from tests.webhook_sink import WebhookSink
 
 PAYLOAD = {"job_id": "j", "status": "COMPLETED"}
@@ -171,7 +172,7 @@ def test_a_url_httpx_rejects_is_refused_at_submission(client: TestClient) -> Non
         },
     )
     assert r.status_code == 422 and "control characters" in r.text
-    assert client.get("/api/v1/jobs").json()["total"] == 0
+    assert job_total(client) == 0
 
 
 def test_with_redis_down_deliveries_go_on_unguarded(caplog: pytest.LogCaptureFixture) -> None:

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +19,7 @@ from pixmill import __version__
 from pixmill.accounts.endpoints import router as accounts_router
 from pixmill.admin.endpoints import router as admin_router
 from pixmill.api import docs, openapi, problems
+from pixmill.api.deps import anonymous_gate
 from pixmill.api.files import router as files_router
 from pixmill.api.health import router as health_router
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -69,6 +71,18 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def warn_of_retired_settings(environ: dict[str, str] | None = None) -> None:
+    """Log, at start, settings pixmill no longer reads that the environment still sets."""
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("PIXMILL_STAFF_API_KEY"):
+        log.warning(
+            "PIXMILL_STAFF_API_KEY is set but ignored: staff routes now need an account with the staff role. "
+            "Migrate with `pixmill users create --email shop@example.org --role staff`, then "
+            "`pixmill api-keys create --email shop@example.org --name shop --scopes orders,palettes`, and send that "
+            "key (X-API-Key or Authorization: Bearer) instead"
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the environment)."""
     settings = settings or Settings()
@@ -76,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_json)
+        warn_of_retired_settings()
         ctx = Context.from_settings(settings)
         await run_in_threadpool(upgrade, ctx.engine)
         relay = ctx.events.worker_relay()  # embedded events: the pools' job events reach this process's subscribers
@@ -112,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # api/docs.py serves them, with their assets, so they work offline
         redoc_url=None,
+        # PIXMILL_ANONYMOUS=off: every /api route but health, sign-in and shop events needs a principal
+        dependencies=[Depends(anonymous_gate)],
     )
     problems.install(app)
     openapi.install(app)

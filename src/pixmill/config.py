@@ -116,7 +116,6 @@ class Settings(BaseSettings):
 
     storefront_secret: str | None = Field(default=None, description="Shared secret of the shop's signed events.")
     storefront_tolerance_s: int = Field(default=300, ge=1, description="Accepted age of a signed event.")
-    staff_api_key: str | None = Field(default=None, description="X-API-Key for staff and palette routes.")
     render_sweep_s: float = Field(
         default=30.0,
         gt=0,
@@ -127,6 +126,11 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field(default="pixmill <pixmill@localhost>", description="The From of pixmill's e-mails.")
     password_reset_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400, description="Life of a reset link.")
+    anonymous: Literal["off", "jobs"] = Field(
+        default="jobs",
+        description="jobs: anonymous callers may upload, create jobs and read a job by id; off: every /api route "
+        "but health and sign-in needs an account.",
+    )
     order_retention_days: float = Field(default=90, gt=0, description="How long an order's photo and files live.")
 
     # Single sign-on with an OpenID Connect provider (identity/oidc.py, the sso domain): off unless both the issuer

@@ -15,6 +15,7 @@ from pixmill.context import Context
 from pixmill.db.models import Asset, Job
 from pixmill.identity import audit, quotas, service
 from pixmill.identity.principal import ANONYMOUS, for_user
+from tests import images
 from tests.conftest import make_settings
 
 
@@ -153,3 +154,25 @@ def test_audit_records_carry_who_and_from_where(tmp_path: Path) -> None:
         _, admin = _key(ctx, "a@example.org", ["admin"], ["admin"])
         (event,) = client.get("/api/v1/admin/audit", params={"event": "login_failed"}, headers=admin).json()
         assert (event["user_id"], event["address"], event["detail"]) == ("u1", "10.1.2.3", {"reason": "password"})
+
+
+def test_the_job_routes_answer_429_past_the_quota_and_uploads_413_past_storage(app_client: TestClient) -> None:
+    from tests.conftest import upload
+    from tests.principals import account
+
+    (asset,) = upload(app_client, ("a.jpg", images.jpeg(16, 16)))
+    body = {"inputs": [asset["id"]], "pipeline": [{"op": "convert", "params": {"format": "png"}}]}
+    for _ in range(3):  # PIXMILL_QUOTA_JOBS_PER_MINUTE=3 here, counted per address for anonymous callers
+        assert app_client.post("/api/v1/jobs", json=body).status_code == 202
+    r = app_client.post("/api/v1/jobs", json=body)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1 and "3 jobs per minute" in r.json()["detail"]
+    photo = {"file": ("p.jpg", images.jpeg(16, 16), "image/jpeg")}
+    r = app_client.post("/api/process", files=photo, data={"operations": '["webp"]'})
+    assert r.status_code == 429 and "jobs per minute" in r.json()["detail"]  # PixTools' route counts too
+
+    ann = account(app_client, "ann@example.org")  # PIXMILL_QUOTA_STORAGE_BYTES=1000 here
+    big = images.jpeg(200, 200)
+    assert len(big) > 1000
+    r = app_client.post("/api/v1/uploads", files=[("files", ("b.jpg", big, "image/jpeg"))], headers=ann.headers)
+    assert r.status_code == 413 and "storage quota is 1000 bytes" in r.json()["detail"], r.text
+    assert app_client.post("/api/v1/uploads", files=[("files", ("b.jpg", big, "image/jpeg"))]).status_code == 201

@@ -24,6 +24,7 @@ from pixmill.webhooks.service import signature
 from tests import images
 from tests.api import pixtools_client as page
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
+from tests.principals import account, job_total
 from tests.webhook_sink import WebhookSink
 
 FINAL = ("COMPLETED", "FAILED", "COMPLETED_WEBHOOK_FAILED")
@@ -236,6 +237,24 @@ def test_job_ids_are_dashed_uuids_and_either_form_finds_the_job(client: TestClie
     assert isinstance(r.json()["detail"], str) and "UUID" in r.json()["detail"]
 
 
+def test_pixtools_own_api_key_is_ignored_and_a_pixmill_key_makes_the_job_its_accounts(client: TestClient) -> None:
+    files = {"file": ("p.jpg", images.jpeg(), "image/jpeg")}
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": "pixtools"})
+    assert r.status_code == 202, r.text  # PixTools' page sends a key of its own: anonymous, as before
+    assert client.get(f"/api/jobs/{r.json()['job_id']}").status_code == 200
+    ann, bob = account(client, "ann@example.org"), account(client, "bob@example.org")
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": ann.token})
+    job_id = r.json()["job_id"]
+    assert r.status_code == 202 and client.get(f"/api/jobs/{job_id}", headers=ann.headers).status_code == 200
+    missing = str(uuid.uuid4())
+    for who in ({}, bob.headers):  # Ann's job is hers: to anyone else it is as missing as a random id
+        r = client.get(f"/api/jobs/{job_id}", headers=who)
+        assert r.status_code == 404 and r.json() == {"detail": f"Job {job_id} not found"}
+    assert client.get(f"/api/jobs/{missing}", headers=bob.headers).json() == {"detail": f"Job {missing} not found"}
+    r = client.post("/api/process", data={"operations": '["png"]'}, files=files, headers={"X-API-Key": "pmk_forged"})
+    assert r.status_code == 401 and isinstance(r.json()["detail"], str)  # a pixmill key that is wrong is refused
+
+
 # (operations, operation_params, status, words in the string detail): PixTools' rules and status codes.
 REFUSED: list[tuple[Any, Any, int, str]] = [
     ("[not json", None, 422, "operations is not valid JSON"),
@@ -282,7 +301,7 @@ def test_refused_requests_get_pixtools_status_and_a_string_detail_as_application
     assert (r.status_code, r.headers["content-type"]) == (422, "application/json") and "http" in r.json()["detail"]
     r = client.post("/api/process", data={"operation_params": "{}"}, files={"file": ("a.jpg", images.jpeg())})
     assert r.status_code == 422 and isinstance(r.json()["detail"], str) and "operations" in r.json()["detail"]
-    assert client.get("/api/v1/jobs").json()["total"] == 0
+    assert job_total(client) == 0
 
 
 def test_operations_nested_too_deep_are_422_json_not_a_crash(client: TestClient) -> None:
@@ -379,7 +398,7 @@ def test_private_webhook_targets_are_refused_unless_allowed(tmp_path) -> None:
             r = process(c, ["png"], webhook_url=url)
             assert r.status_code == 422, url
             assert "private" in r.json()["detail"]
-        assert c.get("/api/v1/jobs").json()["total"] == 0
+        assert job_total(c) == 0
 
 
 def test_download_names_follow_pixtools_and_stay_within_the_limit() -> None:

@@ -131,12 +131,13 @@ def test_concurrent_requests_with_one_key_make_one_job_and_store_one_upload(
             assert set(s.scalars(select(Job.id))) == {job_id, process_id}
             assert s.scalar(select(func.count()).select_from(Asset)) == 2
             keys = {key: holder for key, holder in s.execute(select(IdempotencyKey.key, IdempotencyKey.job_id))}
-        keys_expected = {"same": job_id, "same-upload": process_id}
+        # Stored in the anonymous callers' namespace (each account has its own).
+        keys_expected = {"anonymous:same": job_id, "anonymous:same-upload": process_id}
         if adapter == "redis":
             assert keys == {}
             assert ctx.redis is not None
             prefix = f"{settings.redis_prefix}idempotency:"
-            holders: dict[str, Any] = {key: ctx.redis.get(f"{prefix}{key}") for key in ("same", "same-upload")}
+            holders: dict[str, Any] = {key: ctx.redis.get(f"{prefix}{key}") for key in keys_expected}
             # "<job id> <fingerprint of the request>"
             assert {key: value.split(b" ")[0].decode() for key, value in holders.items()} == keys_expected
         else:

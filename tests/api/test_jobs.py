@@ -4,6 +4,7 @@ from fastapi.testclient import TestClient
 
 from tests import images
 from tests.conftest import fetch, submit, upload, wait_for
+from tests.principals import account, admin, job_total
 
 
 def test_chain_pipeline_runs_to_completion_with_steps_and_a_download(any_db_client: TestClient) -> None:
@@ -147,17 +148,72 @@ def test_exif_orientation_is_applied_before_operations(client: TestClient) -> No
     assert "exif" not in im.info or im.getexif().get(0x0112, 1) == 1
 
 
-def test_list_is_paginated_newest_first(any_db_client: TestClient) -> None:
+def test_list_is_paginated_newest_first_and_shows_only_the_callers_jobs(any_db_client: TestClient) -> None:
     client = any_db_client
-    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
-    ids = [submit(client, [asset["id"]], [{"op": "resize", "params": {"width": 10}}])["id"] for _ in range(5)]
-    page1 = client.get("/api/v1/jobs", params={"limit": 2}).json()
-    page2 = client.get("/api/v1/jobs", params={"limit": 2, "offset": 2}).json()
+    ann, bob = account(client, "ann@example.org"), account(client, "bob@example.org")
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)), headers=ann.headers)
+    steps = [{"op": "resize", "params": {"width": 10}}]
+    ids = [submit(client, [asset["id"]], steps, headers=ann.headers)["id"] for _ in range(5)]
+    (other,) = upload(client, ("q.jpg", images.jpeg(40, 30)))  # anonymous: anyone may use it as an input
+    bobs = submit(client, [other["id"]], steps, headers=bob.headers)["id"]
+    anonymous = submit(client, [other["id"]], steps)["id"]
+    page1 = client.get("/api/v1/jobs", params={"limit": 2}, headers=ann.headers).json()
+    page2 = client.get("/api/v1/jobs", params={"limit": 2, "offset": 2}, headers=ann.headers).json()
     assert page1["total"] == 5
     assert [j["id"] for j in page1["items"] + page2["items"]] == ids[::-1][:4]
-    assert client.get("/api/v1/jobs", params={"limit": 1000}).status_code == 422
-    r = client.get("/api/v1/jobs", params={"offset": "100000000000000000000"})  # beyond 64 bits: never reaches SQL
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.offset"
+    assert [j["id"] for j in client.get("/api/v1/jobs", headers=bob.headers).json()["items"]] == [bobs]
+    r = client.get("/api/v1/jobs")
+    assert r.status_code == 401 and "sign in" in r.json()["detail"]
+    r = client.get("/api/v1/jobs", params={"owner": ann.id}, headers=bob.headers)
+    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    boss = admin(client)
+    everything = client.get("/api/v1/jobs", params={"limit": 100}, headers=boss.headers).json()
+    assert everything["total"] == 7 and {anonymous, bobs, *ids} == {j["id"] for j in everything["items"]}
+    only_bob = client.get("/api/v1/jobs", params={"owner": bob.id}, headers=boss.headers).json()
+    assert [j["id"] for j in only_bob["items"]] == [bobs] and only_bob["total"] == 1
+    assert client.get("/api/v1/jobs", params={"limit": 1000}, headers=ann.headers).status_code == 422
+    r = client.get("/api/v1/jobs", params={"offset": "100000000000000000000"}, headers=ann.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.offset"  # beyond 64 bits: no SQL
+
+
+def test_a_job_may_use_only_the_callers_own_or_anonymous_assets(client: TestClient) -> None:
+    ann, bob = account(client, "ann@example.org"), account(client, "bob@example.org")
+    (anns,) = upload(client, ("q.jpg", images.jpeg(40, 30)), headers=ann.headers)
+    steps = [{"op": "resize", "params": {"width": 10}}]
+    theirs = client.post("/api/v1/jobs", json={"inputs": [anns["id"]], "pipeline": steps}, headers=bob.headers)
+    unknown = client.post("/api/v1/jobs", json={"inputs": ["f" * 32], "pipeline": steps}, headers=bob.headers)
+    assert theirs.status_code == unknown.status_code == 422
+    assert theirs.json()["detail"].replace(anns["id"], "X") == unknown.json()["detail"].replace("f" * 32, "X")
+    anonymous = client.post("/api/v1/jobs", json={"inputs": [anns["id"]], "pipeline": steps})
+    assert anonymous.status_code == 422  # nor may an anonymous caller use a user's asset
+    assert client.get(f"/api/v1/uploads/{anns['id']}", headers=bob.headers).status_code == 404
+    assert client.get(f"/api/v1/uploads/{anns['id']}").status_code == 404
+    assert client.get(f"/api/v1/uploads/{anns['id']}", headers=ann.headers).status_code == 200
+    assert client.get(f"/api/v1/uploads/{anns['id']}", headers=admin(client).headers).status_code == 200
+    job = submit(client, [anns["id"]], steps, headers=ann.headers)
+    assert wait_for(client, job["id"], headers=ann.headers)["status"] == "COMPLETED"
+    assert client.get(f"/api/v1/jobs/{job['id']}").status_code == 404  # a user's job is not public by its id
+
+
+def test_idempotency_keys_are_per_caller(client: TestClient) -> None:
+    ann, bob = account(client, "ann@example.org"), account(client, "bob@example.org")
+    (asset,) = upload(client, ("q.jpg", images.jpeg(40, 30)))
+    body = {"inputs": [asset["id"]], "pipeline": [{"op": "resize", "params": {"width": 10}}]}
+    key = {"Idempotency-Key": "same-key"}
+    first = client.post("/api/v1/jobs", json=body, headers={**key, **ann.headers}).json()
+    again = client.post("/api/v1/jobs", json=body, headers={**key, **ann.headers}).json()
+    bobs = client.post("/api/v1/jobs", json=body, headers={**key, **bob.headers}).json()
+    anonymous = client.post("/api/v1/jobs", json=body, headers=key).json()
+    assert first["id"] == again["id"]
+    assert len({first["id"], bobs["id"], anonymous["id"]}) == 3
+    r = client.post("/api/v1/jobs", json={**body, "inputs": [asset["id"]] * 2}, headers={**key, **bob.headers})
+    assert r.status_code == 422 and "'same-key'" in r.json()["detail"]  # named as the client sent it
+    long_key = {"Idempotency-Key": "k" * 255}  # with the caller's prefix too long to store as it is: hashed
+    a = client.post("/api/v1/jobs", json=body, headers={**long_key, **ann.headers}).json()
+    b = client.post("/api/v1/jobs", json=body, headers={**long_key, **ann.headers}).json()
+    assert (
+        a["id"] == b["id"] != client.post("/api/v1/jobs", json=body, headers={**long_key, **bob.headers}).json()["id"]
+    )
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:
@@ -174,7 +230,7 @@ def test_idempotency_key_returns_the_same_job(any_db_client: TestClient) -> None
     b = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"}).json()
     c = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-2"}).json()
     assert a["id"] == b["id"] != c["id"]
-    assert client.get("/api/v1/jobs").json()["total"] == 2
+    assert job_total(client) == 2
 
 
 def test_an_idempotency_key_reused_with_a_different_request_is_422(any_db_client: TestClient) -> None:
@@ -194,7 +250,7 @@ def test_an_idempotency_key_reused_with_a_different_request_is_422(any_db_client
         "/api/v1/jobs", content=respelled, headers={"Idempotency-Key": "k-1", "content-type": "application/json"}
     )
     assert r.status_code == 202 and r.json()["id"] == first.json()["id"]
-    assert client.get("/api/v1/jobs").json()["total"] == 1
+    assert job_total(client) == 1
 
 
 def test_catalogue_lists_operations_with_parameter_schemas(client: TestClient) -> None:

@@ -1,6 +1,6 @@
 """Schemathesis over every operation of the OpenAPI document, against a live server: no 5xx, and every status,
-content type and body as the document says. Once without credentials, once with the staff X-API-Key; half the
-examples have their path ids replaced by real ones (an asset, a job, a palette, an order)."""
+content type and body as the document says. Once without credentials, once with a staff account's API key; half
+the examples have their path ids replaced by real ones (an asset, a job, a palette, an order)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,11 @@ from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests import images
 from tests.conftest import SHARED
 from tests.live import LiveServer
+from tests.principals import live_account
 
 pytestmark = pytest.mark.live
 
 LIVE_SECRET = b"live-secret"  # tests/live.py's PIXMILL_SECRET_KEY
-STAFF_KEY = "schemathesis-staff"
 SHOP_SECRET = "schemathesis-shop"
 # Examples per operation and run: 27 operations x 2 runs x 50 take about a minute on 2 CPUs. Set
 # PIXMILL_SCHEMATHESIS_EXAMPLES for a deeper run (200 took 2.5 minutes, with no failure).
@@ -51,8 +51,10 @@ CHECKS = [
 
 
 class Service:
-    def __init__(self, server: LiveServer, ids: dict[str, str], download: dict[str, Any]) -> None:
-        self.server, self.ids, self.download = server, ids, download
+    def __init__(
+        self, server: LiveServer, staff: dict[str, str], ids: dict[str, str], download: dict[str, Any]
+    ) -> None:
+        self.server, self.staff, self.ids, self.download = server, staff, ids, download
 
 
 def _finished(c: httpx.Client, job_id: str) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _finished(c: httpx.Client, job_id: str) -> dict[str, Any]:
     return dict(job)
 
 
-def _seed(url: str) -> tuple[dict[str, str], dict[str, Any]]:
+def _seed(url: str, staff: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
     """Real ids (an uploaded asset, a finished job, a palette, a paid order, a signed render path), and the parts of
     a signed download link."""
     with httpx.Client(base_url=url, timeout=60) as c:
@@ -73,7 +75,7 @@ def _seed(url: str) -> tuple[dict[str, str], dict[str, Any]]:
         link = urlsplit(_finished(c, job)["outputs"][0]["url"])
         download = {"key": unquote(link.path.removeprefix("/files/")), "query": dict(parse_qsl(link.query))}
         csv = (SHARED / "data" / "palettes" / "dmc.csv").read_bytes()
-        r = c.post("/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", csv)}, headers=_staff())
+        r = c.post("/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", csv)}, headers=staff)
         assert r.status_code == 201, r.text
         line = {"photo": asset, "palette": "dmc", "canvas": {"cols": 12, "rows": 10, "max_colors": 6}}
         order = {"id": "st1", "type": "order.paid", "created_at": "2026-12-07T12:00:00Z"}
@@ -83,7 +85,7 @@ def _seed(url: str) -> tuple[dict[str, str], dict[str, Any]]:
         )
         assert r.status_code == 200, r.text
         render = f"resize:width=8/png/{asset}"
-        signature = sign_path(LIVE_SECRET, render)
+        signature = sign_path(LIVE_SECRET, render, None)  # an anonymous asset
         ids = {
             "asset_id": asset,
             "job_id": job,
@@ -95,18 +97,13 @@ def _seed(url: str) -> tuple[dict[str, str], dict[str, Any]]:
         return ids, download
 
 
-def _staff() -> dict[str, str]:
-    return {"X-API-Key": STAFF_KEY}
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("schemathesis")
-    server = LiveServer(
-        tmp / "data", tmp / "server.log", PIXMILL_STAFF_API_KEY=STAFF_KEY, PIXMILL_STOREFRONT_SECRET=SHOP_SECRET
-    ).start()
+    server = LiveServer(tmp / "data", tmp / "server.log", PIXMILL_STOREFRONT_SECRET=SHOP_SECRET).start()
     try:
-        yield Service(server, *_seed(server.url))
+        staff = live_account(tmp / "data", "staff@example.org", roles=("staff",)).headers  # every staff scope
+        yield Service(server, staff, *_seed(server.url, staff))
     finally:
         server.stop()
     assert "unhandled error" not in Path(tmp / "server.log").read_text()
@@ -145,5 +142,5 @@ def test_every_operation_without_credentials(case: Any, real_ids: bool, service:
 @schema.parametrize()
 @schema.given(real_ids=st.booleans())
 @_SETTINGS
-def test_every_operation_with_the_staff_key(case: Any, real_ids: bool, service: Service) -> None:
-    _exercise(service, case, real_ids, _staff())
+def test_every_operation_with_a_staff_key(case: Any, real_ids: bool, service: Service) -> None:
+    _exercise(service, case, real_ids, service.staff)

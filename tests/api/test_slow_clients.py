@@ -8,9 +8,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests import images
 from tests.live import LiveServer
+from tests.principals import live_account
 
 pytestmark = pytest.mark.live
 
@@ -102,10 +105,13 @@ def test_a_stalled_body_is_408_and_the_connection_closed(server: LiveServer) -> 
 
 
 def test_a_slow_but_steady_body_is_served(server: LiveServer) -> None:
-    body = b'{"path": "resize:width=10/' + b"a" * 20 + b'"}'
+    ann = live_account(server.data_dir, "ann@example.org")
+    r = httpx.post(f"{server.url}/api/v1/uploads", files={"files": ("q.jpg", images.jpeg())}, timeout=30)
+    body = b'{"path": "resize:width=10/%s"}' % r.json()["assets"][0]["id"].encode()
     with _connect(server) as sock:
         head = b"POST /api/v1/render-urls HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        sock.sendall(head + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+        auth = f"Authorization: Bearer {ann.token}\r\n".encode()
+        sock.sendall(head + auth + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
         for i in range(0, len(body), 10):  # over 2 s in all, never 1 s without a byte
             sock.sendall(body[i : i + 10])
             time.sleep(0.4)

@@ -17,6 +17,7 @@ from tests import images
 from tests.conftest import make_settings, submit, upload, wait_for
 from tests.distributed.conftest import consumers, queue_depth, wait_until
 from tests.distributed.servers import PrivateRabbit
+from tests.principals import job_total
 
 pytestmark = pytest.mark.distributed
 
@@ -25,11 +26,11 @@ RESIZE = [{"op": "resize", "params": {"width": 40}}, {"op": "convert", "params":
 
 def _refused(client: TestClient, asset_id: str) -> None:
     """A submit while the broker is down: 503, and no job kept."""
-    before = client.get("/api/v1/jobs").json()["total"]
+    before = job_total(client)
     r = client.post("/api/v1/jobs", json={"inputs": [asset_id], "pipeline": RESIZE})
     assert r.status_code == 503, r.text
     assert "unreachable" in r.json()["detail"]
-    assert client.get("/api/v1/jobs").json()["total"] == before
+    assert job_total(client) == before
     assert client.get("/api/health").status_code == 503
 
 

@@ -22,6 +22,7 @@ from pixmill.worker.celery_app import dead_queue, jobs_exchange
 from tests import images
 from tests.conftest import fetch, make_settings, submit, upload, wait_for
 from tests.distributed.conftest import api_processes, log_records
+from tests.principals import account, job_total
 
 pytestmark = pytest.mark.distributed
 
@@ -135,7 +136,7 @@ def test_submitting_with_the_broker_unreachable_answers_503_and_keeps_no_job(tmp
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.headers["retry-after"] == "5"
         assert "unreachable" in r.json()["detail"]
-        assert client.get("/api/v1/jobs").json()["total"] == 0
+        assert job_total(client) == 0
         r = client.post("/api/v1/jobs", json=body, headers={"Idempotency-Key": "k-1"})
         assert r.status_code == 503  # the key was released with the job: a retry tries again
         health = client.get("/api/health")
@@ -165,7 +166,9 @@ def test_renders_run_on_the_apis_own_pools_with_the_celery_runner(celery_setting
     """Signed render URLs and previews are answered by the API process in either mode (no worker is running)."""
     with TestClient(create_app(celery_settings)) as client:
         (asset,) = upload(client, ("q.jpg", images.jpeg(400, 300)))
-        url = client.post("/api/v1/render-urls", json={"path": f"resize:width=80/png/{asset['id']}"}).json()["url"]
+        ann = account(client, "ann@example.org")
+        path = f"resize:width=80/png/{asset['id']}"
+        url = client.post("/api/v1/render-urls", json={"path": path}, headers=ann.headers).json()["url"]
         r = client.get(url)
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == "image/png"

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from pixmill.worker.owner import pid_of
 from tests.conftest import make_settings
 from tests.distributed.conftest import api_processes
 from tests.distributed.servers import PrivateRabbit
+from tests.principals import staff
 from tests.storefront.conftest import DMC, SECRET, STAFF, event, photo, send, wait_state
 from tests.storefront.test_render_claims import BIG, caught_running, renders
 
@@ -28,11 +30,13 @@ pytestmark = pytest.mark.distributed
 
 @pytest.fixture
 def shop_settings(celery_settings: Settings) -> Settings:
-    return celery_settings.model_copy(update={"storefront_secret": SECRET, "staff_api_key": STAFF["X-API-Key"]})
+    return celery_settings.model_copy(update={"storefront_secret": SECRET})
 
 
 def _shop(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
+        STAFF.clear()
+        STAFF.update(staff(client, f"shop-{uuid.uuid4().hex[:8]}@example.org").headers)
         r = client.post(
             "/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", DMC.read_bytes())}, headers=STAFF
         )
@@ -96,7 +100,6 @@ def test_an_order_paid_while_the_broker_is_down_renders_once_it_is_back_without_
         runner="celery",
         workers=1,
         storefront_secret=SECRET,
-        staff_api_key=STAFF["X-API-Key"],
         render_sweep_s=1.0,
     )
     worker = start_worker("standard", settings)

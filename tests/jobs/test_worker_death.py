@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from tests import images
 from tests.live import LiveServer
+from tests.principals import live_account
 
 pytestmark = pytest.mark.live
 
@@ -232,12 +233,18 @@ def test_a_render_whose_worker_dies_answers_503_and_the_next_try_renders(tmp_pat
     api = server.proc.pid
     try:
         asset = _upload(server, images.encode(images.noise(320, 240), "PNG"))
+        ann = live_account(tmp_path / "data", "ann@example.org").headers  # signing render URLs needs an account
         signed = httpx.post(
-            f"{server.url}/api/v1/render-urls", json={"path": f"avif:speed=2,quality=90/{asset}"}, timeout=30
+            f"{server.url}/api/v1/render-urls",
+            json={"path": f"avif:speed=2,quality=90/{asset}"},
+            headers=ann,
+            timeout=30,
         )
         assert signed.status_code == 200, signed.text
         url = signed.json()["url"]
-        warm = httpx.post(f"{server.url}/api/v1/render-urls", json={"path": f"png/{asset}"}, timeout=30).json()["url"]
+        warm = httpx.post(
+            f"{server.url}/api/v1/render-urls", json={"path": f"png/{asset}"}, headers=ann, timeout=30
+        ).json()["url"]
         assert httpx.get(warm, timeout=60).status_code == 200  # the pool starts its process on first use
         _wait("no pool process", lambda: len(_pool_workers(api)) == 1, 30)
         (worker,) = _pool_workers(api)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,20 +16,26 @@ from pixmill.config import Settings
 from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
 from tests import images
 from tests.conftest import SHARED, make_settings, upload
+from tests.principals import staff
 
 SECRET = "shop-secret"
-STAFF = {"X-API-Key": "staff-key"}
+# The headers of the shop's staff API key (scopes orders, palettes) in the app `open_shop` opened last: filled in
+# there, as each app has its own database.
+STAFF: dict[str, str] = {}
 DMC = SHARED / "data" / "palettes" / "dmc.csv"
 
 
 def shop_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return make_settings(tmp_path, storefront_secret=SECRET, staff_api_key="staff-key", **overrides)
+    return make_settings(tmp_path, storefront_secret=SECRET, **overrides)
 
 
 @contextlib.contextmanager
 def open_shop(settings: Settings) -> Iterator[TestClient]:
-    """A client of an app on `settings` with the DMC palette imported."""
+    """A client of an app on `settings` with a staff account (its key's headers in STAFF) and the DMC palette
+    imported."""
     with TestClient(create_app(settings)) as client:
+        STAFF.clear()
+        STAFF.update(staff(client, f"shop-{uuid.uuid4().hex[:8]}@example.org").headers)
         r = client.post(
             "/api/v1/palettes", data={"name": "dmc"}, files={"file": ("dmc.csv", DMC.read_bytes())}, headers=STAFF
         )

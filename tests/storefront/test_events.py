@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from pixmill.db.models import Order, OrderEvent, OrderRender
 from pixmill.storefront.event_signatures import SIGNATURE_HEADER, sign
+from tests.principals import account
 from tests.storefront.conftest import SECRET, STAFF, event, photo, send, wait_state
 
 
@@ -104,9 +105,15 @@ def test_staff_review_rerender_approve_fulfil(shop: TestClient) -> None:
     assert [o["id"] for o in listed] == ["o6"] and listed[0]["renders"][0]["version"] == 2
 
 
-def test_staff_routes_need_the_key(shop: TestClient) -> None:
+def test_staff_routes_need_the_orders_scope(shop: TestClient) -> None:
     assert shop.get("/api/v1/storefront/orders").status_code == 401
     assert shop.get("/api/v1/storefront/orders", headers={"X-API-Key": "nope"}).status_code == 401
+    plain = account(shop, "plain@example.org")
+    r = shop.get("/api/v1/storefront/orders", headers=plain.headers)
+    assert r.status_code == 403 and "'orders' scope" in r.json()["detail"]
+    palettes_only = account(shop, "pal@example.org", roles=("staff",), scopes=("palettes",))
+    assert shop.get("/api/v1/storefront/orders", headers=palettes_only.headers).status_code == 403
+    assert shop.get("/api/v1/storefront/orders", headers=STAFF).status_code == 200
     assert shop.get("/api/v1/storefront/orders/none", headers=STAFF).status_code == 404
 
 

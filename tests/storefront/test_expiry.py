@@ -13,7 +13,7 @@ from pixmill.assets.expiry import expire_uploads
 from pixmill.expiry import expire
 from tests.conftest import upload
 from tests.images import jpeg
-from tests.storefront.conftest import open_shop, shop_settings
+from tests.storefront.conftest import STAFF, open_shop, shop_settings
 from tests.storefront.expiry_checks import (
     MARGIN,
     canvas_preview,
@@ -58,6 +58,6 @@ def test_the_upkeep_entry_point_runs_every_domains_expiry(tmp_path: Path) -> Non
         later = datetime.now(UTC) + timedelta(days=settings.order_retention_days, hours=settings.retention_hours)
         assert expire(ctx, later + MARGIN) >= len(keys) + 2  # the print files, the preview, the photo
         assert not any(ctx.storage.exists(k) for k in [*keys, preview, upload_key(pid)])
-        order = client.get("/api/v1/storefront/orders/swept-1", headers={"X-API-Key": "staff-key"}).json()
+        order = client.get("/api/v1/storefront/orders/swept-1", headers=STAFF).json()
         assert order["state"] == "ready_for_review" and order["renders"][0]["plan_url"] is None
     assert not [p for p in settings.resolved_storage_dir.rglob("*") if p.is_file()]

@@ -6,7 +6,12 @@ from fastapi.testclient import TestClient
 
 from tests import images
 from tests.conftest import upload
+from tests.principals import Account, account
 from tests.storefront.conftest import DMC, STAFF
+
+
+def user(client: TestClient) -> Account:
+    return account(client, "plain@example.org")
 
 
 def test_palette_import_versions_and_lists(shop: TestClient) -> None:
@@ -30,7 +35,9 @@ def test_bad_palette_rows_are_422_with_line_numbers(shop: TestClient) -> None:
     r = shop.post(
         "/api/v1/palettes", data={"name": "x"}, files={"file": ("p.csv", csv)}, headers={"X-API-Key": b"\xc3\xa9"}
     )
-    assert r.status_code == 401  # a non-ASCII key is compared as bytes, not a TypeError
+    assert r.status_code == 401  # a non-ASCII key is refused as any unknown key is, not a TypeError
+    r = shop.post("/api/v1/palettes", data={"name": "x"}, files={"file": ("p.csv", csv)}, headers=user(shop).headers)
+    assert r.status_code == 403 and "'palettes' scope" in r.json()["detail"]
 
 
 def test_integers_beyond_64_bits_are_422_never_reaching_the_database(shop: TestClient) -> None:
@@ -104,7 +111,7 @@ def test_canvas_preview_is_reachable_as_a_signed_render_url_and_a_job(shop: Test
     (asset,) = upload(shop, ("p.jpg", images.jpeg(400, 500)))
     path = f"canvas_preview:palette=dmc,cols=32,rows=40,max_colors=12,preview_width=320/{asset['id']}"
     key = shop.app.state.ctx.settings.signing_key  # type: ignore[attr-defined]
-    r = shop.get(f"/render/{sign_path(key, path)}/{path}")
+    r = shop.get(f"/render/{sign_path(key, path, None)}/{path}")  # an anonymous asset
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png" and images.decode(r.content).size == (320, 400)
     preview = shop.post(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from pixmill.context import Context
 from pixmill.identity import browser_sessions as sessions
 from pixmill.identity import oidc
 from pixmill.identity import service as identity
+from pixmill.identity.api_keys import KEY_PREFIX
 from pixmill.identity.errors import Forbidden, Unauthenticated
 from pixmill.identity.principal import ANONYMOUS, Principal
-from pixmill.tokens import tokens_equal
+from pixmill.pixtools import is_pixtools_path
 from pixmill.worker.port import JobRunner
 
 
@@ -31,27 +32,15 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's address (behind a proxy uvicorn trusts: the forwarded one)."""
+    return request.client.host[:64] if request.client else None
+
+
 Ctx = Annotated[Context, Depends(_ctx)]
+Address = Annotated[str | None, Depends(client_address)]
 Runner = Annotated[JobRunner, Depends(_runner)]
 BaseUrl = Annotated[str, Depends(base_url)]
-
-
-def _staff(request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> None:
-    from pixmill.api.problems import Problem
-
-    expected = request.app.state.ctx.settings.staff_api_key
-    if not expected:
-        raise Problem(403, "Forbidden", "staff routes are disabled: set PIXMILL_STAFF_API_KEY")
-    if not x_api_key or not tokens_equal(expected, x_api_key):
-        raise Problem(401, "Unauthorized", "a valid X-API-Key header is required")
-
-
-Staff = Depends(_staff)
-# What a route behind `Staff` may answer for it, for its OpenAPI `responses`.
-STAFF_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid X-API-Key"},
-    403: {"description": "Staff routes are disabled (PIXMILL_STAFF_API_KEY is unset)"},
-}
 
 
 def _credential(request: Request) -> str | None:
@@ -61,7 +50,12 @@ def _credential(request: Request) -> str | None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    return request.headers.get("x-api-key") or None
+    key = request.headers.get("x-api-key") or None
+    # PixTools' page sends an X-API-Key of its own: on its routes a header that is no pixmill key is ignored (the
+    # caller is anonymous), as it always was; anywhere else it is refused as any wrong key is.
+    if key is not None and is_pixtools_path(request.url.path) and not key.startswith(f"{KEY_PREFIX}_"):
+        return None
+    return key
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -108,13 +102,49 @@ def require_scope(scope: str) -> Any:
     """A dependency: the caller is signed in and may use `scope` (401 when anonymous, 403 without it)."""
 
     def check(principal: Caller) -> Principal:
-        if principal.anonymous:
-            raise Unauthenticated(f"sign in or send an API key with the {scope!r} scope")
-        if not principal.allows(scope):
-            raise Forbidden(f"this needs the {scope!r} scope")
+        signed_in(principal, scope)
         return principal
 
     return Depends(check)
+
+
+# What a route behind `require_scope` / `require_role` may answer for it, for its OpenAPI `responses`.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in (no session and no valid API key)"},
+    403: {"description": "The account or API key lacks the role or scope this needs"},
+}
+
+# The /api routes an anonymous caller may reach when PIXMILL_ANONYMOUS=off: health, signing in, and the shop's
+# HMAC-signed events (authenticated by their own signature).
+OPEN_PATHS = frozenset({"/api/livez", "/api/readyz", "/api/health", "/api/v1/storefront/events"})
+OPEN_PREFIXES = ("/api/v1/auth/",)
+
+
+def is_open_path(path: str) -> bool:
+    """Whether `path` needs no principal even when anonymous use is off."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or not path.startswith("/api/")
+
+
+def anonymous_gate(request: Request) -> None:
+    """App-wide: with PIXMILL_ANONYMOUS=off every /api route but health, sign-in and shop events needs a
+    principal; anonymous callers get a 401 saying so."""
+    if request.app.state.ctx.settings.anonymous != "off" or is_open_path(request.url.path):
+        return
+    if current_principal(request).anonymous:
+        raise Unauthenticated("anonymous use is off on this server (PIXMILL_ANONYMOUS=off): sign in or send an API key")
+
+
+def need_scope(principal: Principal, scope: str) -> None:
+    """For routes open to anonymous callers: a signed-in caller still needs `scope` (403 without it)."""
+    if not principal.anonymous and not principal.allows(scope):
+        raise Forbidden(f"this needs the {scope!r} scope")
+
+
+def signed_in(principal: Principal, scope: str) -> None:
+    """The caller is signed in (401) and may use `scope` (403)."""
+    if principal.anonymous:
+        raise Unauthenticated(f"sign in or send an API key with the {scope!r} scope")
+    need_scope(principal, scope)
 
 
 def require_role(role: str) -> Any:

@@ -33,6 +33,9 @@ def keep_until(session: Session, asset_ids: Sequence[str], until: datetime) -> N
     session.execute(update(Asset).where(Asset.id.in_(asset_ids), Asset.expires_at < until).values(expires_at=until))
 
 
-def existing_ids(session: Session, asset_ids: set[str]) -> set[str]:
-    """Those of `asset_ids` that are stored (not unknown, not expired and gone)."""
-    return set(session.scalars(select(Asset.id).where(Asset.id.in_(asset_ids))))
+def owners(session: Session, asset_ids: set[str]) -> dict[str, str | None]:
+    """Those of `asset_ids` that are stored, each with its owner (None: anonymous)."""
+    if not asset_ids:
+        return {}
+    rows = session.execute(select(Asset.id, Asset.owner_id).where(Asset.id.in_(asset_ids)))
+    return {asset_id: owner for asset_id, owner in rows}

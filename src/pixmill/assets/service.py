@@ -42,12 +42,12 @@ def clean_filename(name: str | None) -> str:
     return name[:255]
 
 
-def prepare_asset(ctx: Context, filename: str | None, data: bytes) -> Asset:
+def prepare_asset(ctx: Context, filename: str | None, data: bytes, owner_id: str | None = None) -> Asset:
     """Check one file by its content and store it; the Asset row is returned unsaved."""
-    return prepare_asset_file(ctx, filename, io.BytesIO(data))
+    return prepare_asset_file(ctx, filename, io.BytesIO(data), owner_id)
 
 
-def prepare_asset_file(ctx: Context, filename: str | None, fh: BinaryIO) -> Asset:
+def prepare_asset_file(ctx: Context, filename: str | None, fh: BinaryIO, owner_id: str | None = None) -> Asset:
     """`prepare_asset` for a seekable file (an upload spooled by the server): checked, hashed and stored in
     chunks, so a large upload is never held whole in memory."""
     name = clean_filename(filename)
@@ -73,6 +73,7 @@ def prepare_asset_file(ctx: Context, filename: str | None, fh: BinaryIO) -> Asse
         bytes=size,
         sha256=digest.hexdigest(),
         storage_key=key,
+        owner_id=owner_id,
         created_at=now,
         expires_at=now + timedelta(hours=ctx.settings.retention_hours),
     )

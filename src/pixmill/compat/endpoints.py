@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, UploadFile, status
 
 from pixmill import pixtools as shape
-from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.deps import Address, BaseUrl, Caller, Ctx, Runner, need_scope
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.endpoints import ingest
@@ -18,6 +18,7 @@ from pixmill.assets.service import UploadRejected
 from pixmill.compat.schemas import CompatJob, ProcessAccepted
 from pixmill.compat.service import translate
 from pixmill.db.models import Asset
+from pixmill.identity import quotas
 from pixmill.imaging.errors import UnsupportedFormat
 from pixmill.jobs import service as jobs
 from pixmill.jobs.fingerprints import file_digest
@@ -27,9 +28,9 @@ from pixmill.logs import request_id_var
 router = APIRouter(prefix="/api", tags=["pixtools"], route_class=BoundedJsonRoute)
 
 
-def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
+def _ingest(ctx: Ctx, file: UploadFile, owner_id: str | None) -> list[Asset]:
     try:
-        return ingest(ctx, [file])
+        return ingest(ctx, [file], owner_id)
     except UploadRejected as exc:
         if isinstance(exc.error, UnsupportedFormat):  # PixTools answers 400 for a file type it does not take
             raise Problem(400, "Unsupported file type", f"Unsupported file type: {exc}") from None
@@ -42,8 +43,10 @@ def _ingest(ctx: Ctx, file: UploadFile) -> list[Asset]:
     summary="Upload one image and process it (PixTools shape)",
     responses={
         400: {"description": "Not an image pixmill reads, or a multipart body that cannot be read"},
+        403: {"description": "The API key lacks the 'jobs' or 'assets' scope"},
         409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
-        413: {"description": "File or image too large"},
+        413: {"description": "File or image too large, or over the storage quota"},
+        429: {"description": "More jobs this minute than the caller's quota (Retry-After)"},
         422: {
             "description": "Bad operations, parameters or webhook URL, a corrupt image, or an Idempotency-Key "
             "reused with a different request"
@@ -58,6 +61,8 @@ def process(
     ctx: Ctx,
     runner: Runner,
     base: BaseUrl,
+    caller: Caller,
+    address: Address,
     file: Annotated[UploadFile, File(description="The image.")],
     operations: Annotated[str, Form(description='JSON array, e.g. ["webp", "metadata"].')],
     operation_params: Annotated[
@@ -66,6 +71,10 @@ def process(
     webhook_url: Annotated[str | None, Form()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ProcessAccepted:
+    need_scope(caller, "jobs")
+    need_scope(caller, "assets")
+    quotas.check_job_rate(ctx, caller, address)
+    quotas.check_storage(ctx, caller, file.size or 0)
     pipeline, ops = translate(operations, operation_params)
     # What identifies this request for its Idempotency-Key: the file's bytes and name with the fields (as translated).
     digest = f"{file_digest(file.file)} {file.filename}" if idempotency_key else None
@@ -79,22 +88,28 @@ def process(
         idempotency_key=idempotency_key,
         api="process",
         operations=ops,
-        upload=lambda: _ingest(ctx, file),
+        upload=lambda: _ingest(ctx, file, caller.owner_id),
         upload_digest=digest,
+        principal=caller,
     )
     if created:
-        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), idempotency_key)
+        submit_new(ctx, runner, job.id, jobs.queue_for(pipeline), jobs.scoped_key(caller, idempotency_key))
     return ProcessAccepted(job_id=shape.public_job_id(job.id), status=job.status)
 
 
 @router.get(
     "/jobs/{job_id}",
     summary="Job status and results (PixTools shape)",
-    responses={404: {"description": "No such job"}, 422: {"description": "The id is not a UUID"}},
+    responses={
+        403: {"description": "The API key lacks the 'jobs' scope"},
+        404: {"description": "No such job (or another user's)"},
+        422: {"description": "The id is not a UUID"},
+    },
 )
-def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> CompatJob:
+def get_job(ctx: Ctx, base: BaseUrl, caller: Caller, job_id: str) -> CompatJob:
+    need_scope(caller, "jobs")
     try:
-        job = jobs.read_job(ctx, shape.stored_job_id(job_id))
+        job = jobs.read_job(ctx, shape.stored_job_id(job_id), caller)
     except shape.BadJobId as exc:
         raise Problem(422, "Invalid job id", str(exc)) from None
     except jobs.JobNotFound:

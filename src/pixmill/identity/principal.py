@@ -60,6 +60,16 @@ class Principal:
         everything, a user their own. Anonymous work (owner None) is reached only by its unguessable id."""
         return self.is_admin or (self.user_id is not None and owner_id == self.user_id)
 
+    def reaches(self, owner_id: str | None) -> bool:
+        """Whether work owned by `owner_id` is this caller's to read by id or to use as an input: anonymous work
+        (by its unguessable id) for anyone, a user's for that user and admins."""
+        return owner_id is None or self.can_see(owner_id)
+
+    @property
+    def owner_id(self) -> str | None:
+        """The owner recorded on what this caller creates (None: anonymous)."""
+        return self.user_id
+
 
 ANONYMOUS = Principal(via="anonymous")
 

@@ -73,7 +73,17 @@ class _AnonymousWindow:
             return None
 
 
-_anonymous = _AnonymousWindow()
+_windows_lock = threading.Lock()
+
+
+def _anonymous_window(ctx: Context) -> _AnonymousWindow:
+    """This app's count of anonymous jobs (one per Context: each app in a process counts its own callers)."""
+    with _windows_lock:
+        window: _AnonymousWindow | None = getattr(ctx, "_anonymous_jobs", None)
+        if window is None:
+            window = _AnonymousWindow()
+            ctx._anonymous_jobs = window  # type: ignore[attr-defined]
+        return window
 
 
 def check_job_rate(ctx: Context, principal: Principal, address: str | None, now: datetime | None = None) -> None:
@@ -81,7 +91,7 @@ def check_job_rate(ctx: Context, principal: Principal, address: str | None, now:
     now = now or datetime.now(UTC)
     if principal.user_id is None:
         limit = ctx.settings.quota_jobs_per_minute
-        if limit and (wait := _anonymous.take(address or "?", limit, time.monotonic())) is not None:
+        if limit and (wait := _anonymous_window(ctx).take(address or "?", limit, time.monotonic())) is not None:
             raise JobRateExceeded(limit, wait)
         return
     limit, _ = limits_of(ctx, principal.user_id)

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.deps import AUTH_RESPONSES, Address, BaseUrl, Caller, Ctx, Runner, need_scope, signed_in
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.context import Context
 from pixmill.db.models import MAX_DB_INT, Job
+from pixmill.identity import quotas
+from pixmill.identity.errors import Forbidden
 from pixmill.imaging.catalogue import describe
 from pixmill.imaging.pipeline import parse_pipeline
 from pixmill.jobs import live, service
@@ -61,10 +63,12 @@ def job_read(ctx: Context, job: Job, base_url: str) -> JobRead:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Run a pipeline over uploaded assets",
     responses={
+        403: {"description": "The API key lacks the 'jobs' scope"},
         409: {"description": "A request with this Idempotency-Key is still being handled (Retry-After)"},
+        429: {"description": "More jobs this minute than the caller's quota (Retry-After)"},
         422: {
-            "description": "Invalid pipeline, unknown asset, refused webhook URL, or an Idempotency-Key reused "
-            "with a different request"
+            "description": "Invalid pipeline, unknown asset (or another user's), refused webhook URL, or an "
+            "Idempotency-Key reused with a different request"
         },
         503: {
             "description": "The job runner or the idempotency store is unreachable (Retry-After); nothing was stored"
@@ -77,8 +81,12 @@ def create_job(
     base: BaseUrl,
     body: JobCreate,
     response: Response,
+    caller: Caller,
+    address: Address,
     idempotency_key: IdempotencyKey = None,
 ) -> JobRead:
+    need_scope(caller, "jobs")
+    quotas.check_job_rate(ctx, caller, address)
     pipeline = parse_pipeline(body.pipeline)
     job, created = service.create_job(
         ctx,
@@ -88,16 +96,22 @@ def create_job(
         request_id=request_id_var.get(),
         webhook_url=body.webhook_url,
         idempotency_key=idempotency_key,
+        principal=caller,
     )
     if created:
-        submit_new(ctx, runner, job.id, service.queue_for(pipeline), idempotency_key)
+        submit_new(ctx, runner, job.id, service.queue_for(pipeline), service.scoped_key(caller, idempotency_key))
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_read(ctx, job, base)
 
 
-@router.get("/jobs/{job_id}", summary="One job with fresh signed URLs", responses={404: {"description": "No such job"}})
-def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> JobRead:
-    return job_read(ctx, service.read_job(ctx, job_id), base)
+@router.get(
+    "/jobs/{job_id}",
+    summary="One job with fresh signed URLs (anonymous jobs by id; a user's only to its owner and admins)",
+    responses={403: {"description": "The API key lacks the 'jobs' scope"}, 404: {"description": "No such job"}},
+)
+def get_job(ctx: Ctx, base: BaseUrl, caller: Caller, job_id: str) -> JobRead:
+    need_scope(caller, "jobs")
+    return job_read(ctx, service.read_job(ctx, job_id, caller), base)
 
 
 @router.get(
@@ -110,13 +124,15 @@ def get_job(ctx: Ctx, base: BaseUrl, job_id: str) -> JobRead:
             "description": "`state` (the job, as GET /jobs/{id} gives it), then `status`, `step` and `webhook` "
             "events as they happen, and `state` again once the status is final; then the stream ends.",
         },
+        403: {"description": "The API key lacks the 'jobs' scope"},
         404: {"description": "No such job"},
     },
 )
-async def job_events(ctx: Ctx, base: BaseUrl, job_id: str) -> StreamingResponse:
+async def job_events(ctx: Ctx, base: BaseUrl, caller: Caller, job_id: str) -> StreamingResponse:
+    need_scope(caller, "jobs")
     subscription = await live.subscribe(ctx, job_id)  # before reading the job: no event falls in between
     try:
-        job = await run_in_threadpool(service.get_job, ctx, job_id)
+        job = await run_in_threadpool(service.get_job, ctx, job_id, caller)
     except BaseException:
         await live.close(subscription)
         raise
@@ -127,14 +143,25 @@ async def job_events(ctx: Ctx, base: BaseUrl, job_id: str) -> StreamingResponse:
     )
 
 
-@router.get("/jobs", summary="Jobs, newest first")
+@router.get(
+    "/jobs",
+    summary="The caller's jobs, newest first (an admin sees every job, or one user's with ?owner=)",
+    responses=AUTH_RESPONSES,
+)
 def list_jobs(
     ctx: Ctx,
     base: BaseUrl,
+    caller: Caller,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
+    owner: Annotated[str | None, Query(max_length=64, description="A user id (admins only).")] = None,
 ) -> JobPage:
-    rows, total = service.list_jobs(ctx, limit, offset)
+    signed_in(caller, "jobs")
+    if not caller.is_admin:
+        if owner is not None and owner != caller.user_id:
+            raise Forbidden("only an admin may list another user's jobs (?owner=)")
+        owner = caller.user_id
+    rows, total = service.list_jobs(ctx, limit, offset, owner)
     return JobPage(items=[job_read(ctx, j, base) for j in rows], total=total, limit=limit, offset=offset)
 
 

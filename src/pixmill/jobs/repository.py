@@ -42,12 +42,15 @@ def webhook_pending(session: Session, job_id: str) -> bool:
     return row is not None and bool(row.webhook_url) and row.webhook_status == states.WEBHOOK_PENDING
 
 
-def page(session: Session, limit: int, offset: int) -> tuple[Sequence[Job], int]:
-    """Newest first."""
-    total = session.scalar(select(func.count()).select_from(Job)) or 0
+def page(session: Session, limit: int, offset: int, owner_id: str | None = None) -> tuple[Sequence[Job], int]:
+    """Newest first; only `owner_id`'s jobs when given."""
+    count = select(func.count()).select_from(Job)
+    query = select(Job)
+    if owner_id is not None:
+        count, query = count.where(Job.owner_id == owner_id), query.where(Job.owner_id == owner_id)
+    total = session.scalar(count) or 0
     rows = session.scalars(
-        select(Job)
-        .options(selectinload(Job.outputs))
+        query.options(selectinload(Job.outputs))
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(limit)
         .offset(offset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -13,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from pixmill import pixtools as shape
 from pixmill.adapters.events import emit
+from pixmill.adapters.idempotency import IdempotencyKeyReused
 from pixmill.adapters.storage.keys import result_prefix
 from pixmill.assets import repository as assets
 from pixmill.assets.service import discard
 from pixmill.context import Context
 from pixmill.db.models import Asset, Job, JobOutput
 from pixmill.errors import PixmillError
+from pixmill.identity.principal import ANONYMOUS, Principal
 from pixmill.imaging.pipeline import Pipeline
 from pixmill.jobs import repository, snapshots, states
 from pixmill.jobs.execute import download_name
@@ -44,7 +47,7 @@ class JobNotFound(PixmillError, LookupError):
 
 
 class UnknownAsset(PixmillError, LookupError):
-    """An input asset id does not exist (or has expired)."""
+    """An input asset id does not exist, has expired, or is another user's (the caller cannot tell which)."""
 
     status, title = 422, "Unknown asset"
 
@@ -71,14 +74,38 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def claim(ctx: Context, key: str, job_id: str, fingerprint: str | None = None) -> Job | None:
-    """Claim idempotency `key` for the job about to be recorded as `job_id`, by a request with `fingerprint`.
+# The idempotency store's key column holds 255 characters.
+_MAX_STORED_KEY = 255
+
+
+def scoped_key(principal: Principal, key: str | None) -> str | None:
+    """The stored form of a client's Idempotency-Key: in the caller's own namespace (its user id, or
+    `anonymous`), so two callers sending the same key never get each other's job. A key too long for the store
+    with its prefix is kept as its SHA-256."""
+    if not key:
+        return None
+    scoped = f"{principal.user_id or 'anonymous'}:{key}"
+    if len(scoped) > _MAX_STORED_KEY:
+        scoped = f"{principal.user_id or 'anonymous'}:#{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
+def claim(ctx: Context, key: str, job_id: str, fingerprint: str | None = None, shown: str | None = None) -> Job | None:
+    """Claim idempotency `key` (stored form) for the job about to be recorded as `job_id`, by a request with
+    `fingerprint`.
 
     None when this request holds the key now; else the job of the request that holds it. A loser waits up to
     CLAIM_WAIT_S for that job to be committed, claiming again if the winner failed and released the key;
     raises IdempotencyInProgress when the winner is still at work after that, and IdempotencyKeyReused at once
-    when the winner asked for something else.
+    when the winner asked for something else (both naming the key as the client sent it, `shown`).
     """
+    try:
+        return _claim(ctx, key, job_id, fingerprint, shown or key)
+    except IdempotencyKeyReused as exc:
+        raise IdempotencyKeyReused(shown or key, exc.job_id) from None
+
+
+def _claim(ctx: Context, key: str, job_id: str, fingerprint: str | None, shown: str) -> Job | None:
     ttl_s = min(CLAIM_HOLD_S, ctx.settings.retention_hours * 3600)
     deadline = time.monotonic() + CLAIM_WAIT_S
     pause = 0.01
@@ -91,7 +118,7 @@ def claim(ctx: Context, key: str, job_id: str, fingerprint: str | None = None) -
         if job is not None:
             return job
         if time.monotonic() >= deadline:
-            raise IdempotencyInProgress(key)
+            raise IdempotencyInProgress(shown)
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
 
@@ -109,8 +136,10 @@ def create_job(
     operations: list[str] | None = None,
     upload: Callable[[], list[Asset]] | None = None,
     upload_digest: str | None = None,
+    principal: Principal = ANONYMOUS,
 ) -> tuple[Job, bool]:
-    """Record a PENDING job (and the assets uploaded with it) in one transaction.
+    """Record a PENDING job (and the assets uploaded with it) in one transaction, owned by `principal` (None for
+    anonymous callers); its inputs must be assets `principal` may use (its own or anonymous ones).
 
     With an idempotency key, the key is claimed before anything is stored: a request that finds it taken by the
     same request returns the job holding it with created=False, and stores nothing; one that finds it taken by a
@@ -123,9 +152,10 @@ def create_job(
         check_webhook_url(webhook_url, ctx.settings.webhook_allow_private)
     job_id = new_id()
     request = None
+    shown, idempotency_key = idempotency_key, scoped_key(principal, idempotency_key)
     if idempotency_key:
         request = fingerprint(api, pipeline.to_json(), input_ids, webhook_url, operations, upload_digest)
-        if (earlier := claim(ctx, idempotency_key, job_id, request)) is not None:
+        if (earlier := claim(ctx, idempotency_key, job_id, request, shown)) is not None:
             return earlier, False
     new_assets: list[Asset] = []
     try:
@@ -141,6 +171,7 @@ def create_job(
             api=api,
             operations=operations,
             new_assets=new_assets,
+            principal=principal,
         )
     except BaseException:
         discard(ctx, new_assets)
@@ -175,13 +206,15 @@ def _record(
     api: str,
     operations: list[str] | None,
     new_assets: list[Asset],
+    principal: Principal = ANONYMOUS,
 ) -> Job:
     now = datetime.now(UTC)
     expires = now + timedelta(hours=ctx.settings.retention_hours)
     with ctx.session() as s:
         new_ids = {a.id for a in new_assets}
         wanted = list(dict.fromkeys(input_ids + pipeline.asset_ids))
-        known = assets.existing_ids(s, set(wanted) - new_ids)
+        owners = assets.owners(s, set(wanted) - new_ids)
+        known = {i for i, owner in owners.items() if principal.reaches(owner)}
         missing = [i for i in wanted if i not in known and i not in new_ids]
         if missing:
             raise UnknownAsset(f"unknown or expired asset id(s): {', '.join(missing)}")
@@ -195,6 +228,7 @@ def _record(
             webhook_url=webhook_url,
             base_url=base_url,
             request_id=request_id,
+            owner_id=principal.owner_id,
             steps=[],
             attempts=0,
             created_at=now,
@@ -213,18 +247,25 @@ def _load(session: Session, job_id: str) -> Job:
     return job
 
 
-def get_job(ctx: Context, job_id: str) -> Job:
+def get_job(ctx: Context, job_id: str, principal: Principal | None = None) -> Job:
+    """The job with its outputs; with `principal`, JobNotFound (as for a missing one) unless the job is theirs to
+    read: anonymous jobs by their id, a user's by that user and admins."""
     with ctx.session() as s:
-        return _load(s, job_id)
+        job = _load(s, job_id)
+    if principal is not None and not principal.reaches(job.owner_id):
+        raise JobNotFound(job_id)
+    return job
 
 
-def read_job(ctx: Context, job_id: str) -> Job:
-    """A job to show: from the cache when it is settled (see `snapshots`), else from the database."""
-    cached = snapshots.recall(ctx, job_id)
-    if cached is not None:
-        return cached
-    job = get_job(ctx, job_id)
-    snapshots.remember(ctx, job)
+def read_job(ctx: Context, job_id: str, principal: Principal = ANONYMOUS) -> Job:
+    """A job to show `principal` (see `get_job`): from the cache when it is settled (see `snapshots`), else from
+    the database."""
+    job = snapshots.recall(ctx, job_id)
+    if job is None:
+        job = get_job(ctx, job_id)
+        snapshots.remember(ctx, job)
+    if not principal.reaches(job.owner_id):
+        raise JobNotFound(job_id)
     return job
 
 
@@ -239,9 +280,10 @@ def discard_job(ctx: Context, job_id: str, idempotency_key: str | None = None) -
         release(ctx, idempotency_key, job_id)
 
 
-def list_jobs(ctx: Context, limit: int, offset: int) -> tuple[list[Job], int]:
+def list_jobs(ctx: Context, limit: int, offset: int, owner_id: str | None = None) -> tuple[list[Job], int]:
+    """A page of jobs, newest first: `owner_id`'s only, or every job when it is None (admins)."""
     with ctx.session() as s:
-        rows, total = repository.page(s, limit, offset)
+        rows, total = repository.page(s, limit, offset, owner_id)
         return list(rows), total
 
 

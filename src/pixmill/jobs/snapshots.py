@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pixmill.context import Context
 
 TTL_S = 300.0
-_VERSION = 1  # in the key: a deployment that changes the snapshot's shape never reads an older one
+_VERSION = 2  # in the key: a deployment that changes the snapshot's shape never reads an older one
 
 
 def cache_key(job_id: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from pixmill.api.deps import STAFF_RESPONSES, Ctx, Staff
+from pixmill.api.deps import AUTH_RESPONSES, Ctx, require_scope
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.db.models import MAX_DB_INT
@@ -19,11 +19,11 @@ router = APIRouter(prefix="/api/v1/palettes", tags=["palettes"], route_class=Bou
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Staff],
+    dependencies=[require_scope("palettes")],
     summary="Import a palette CSV (code,name,r,g,b) as the next version of its name",
     responses={
         400: {"description": "The multipart body cannot be read"},
-        **STAFF_RESPONSES,
+        **AUTH_RESPONSES,
         413: {"description": "The CSV is over 5 MB"},
         422: {"description": "Bad rows, listed with their line numbers"},
     },

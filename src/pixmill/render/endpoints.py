@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import BaseUrl, Ctx, Runner
+from pixmill.api.deps import AUTH_RESPONSES, BaseUrl, Caller, Ctx, Runner, signed_in
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
@@ -28,7 +28,7 @@ router = APIRouter(tags=["render"], route_class=BoundedJsonRoute)
     responses={
         200: {"content": {"image/*": {}}, "description": "The rendered image"},
         304: {"description": "Not modified (If-None-Match)"},
-        403: {"description": "Bad signature"},
+        403: {"description": "Bad signature (or not made for this asset's owner)"},
         404: {"description": "No such asset or palette"},
         413: {"description": "The image, or what the pipeline would make of it, is over the limits"},
         422: {"description": "The path is not a valid pipeline, or it fails on this image"},
@@ -42,14 +42,18 @@ async def render(
     path: str,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    if signature == service.UNSAFE:
-        if not ctx.settings.render_allow_unsigned:
-            raise Problem(403, "Forbidden", "unsigned render URLs are disabled; sign the path")
-    elif not service.verify_path(ctx.settings.signing_key, signature, path):
+    unsafe = signature == service.UNSAFE
+    if unsafe and not ctx.settings.render_allow_unsigned:
+        raise Problem(403, "Forbidden", "unsigned render URLs are disabled; sign the path")
+    asset_id = path.rstrip("/").rsplit("/", 1)[-1]
+    asset = await run_in_threadpool(get_asset, ctx, asset_id)
+    # The signature names the asset's owner: checked against the asset as stored (a missing asset's URL must have
+    # been signed as anonymous, so an unsigned caller learns nothing of which ids exist).
+    owner = asset.owner_id if asset is not None else None
+    if not unsafe and not service.verify_path(ctx.settings.signing_key, signature, path, owner):
         raise Problem(403, "Forbidden", "the render URL signature does not match its path")
     req = service.parse_render_path(path)
-    asset = await run_in_threadpool(get_asset, ctx, req.asset_id)
-    if asset is None:
+    if asset is None or (unsafe and owner is not None):  # an unsigned URL reaches anonymous assets only
         raise Problem(404, "Asset not found", f"no asset has the id {req.asset_id!r}")
     palettes = await run_in_threadpool(resolve_palettes, ctx, req.pipeline.names_needed(Palettes))
     key = service.cache_key(asset.sha256, req.pipeline, {name: p.version for name, p in palettes.items()})
@@ -79,11 +83,20 @@ class SignedUrl(BaseModel):
 
 @router.post(
     "/api/v1/render-urls",
-    summary="Sign a render path",
+    summary="Sign a render path for an asset the caller may use (its own or an anonymous one)",
     tags=["render"],
-    responses={422: {"description": "The path is not a valid pipeline"}},
+    responses={
+        **AUTH_RESPONSES,
+        404: {"description": "No such asset (or another user's)"},
+        422: {"description": "The path is not a valid pipeline"},
+    },
 )
-def sign(ctx: Ctx, base: BaseUrl, body: SignRequest) -> SignedUrl:
+def sign(ctx: Ctx, base: BaseUrl, caller: Caller, body: SignRequest) -> SignedUrl:
+    signed_in(caller, "render:sign")
     path = body.path.strip("/")
-    service.parse_render_path(path)  # refuse what would not render
-    return SignedUrl(url=f"{base}/render/{service.sign_path(ctx.settings.signing_key, path)}/{path}")
+    req = service.parse_render_path(path)  # refuse what would not render
+    asset = get_asset(ctx, req.asset_id)
+    if asset is None or not caller.reaches(asset.owner_id):
+        raise Problem(404, "Asset not found", f"no asset has the id {req.asset_id!r}")
+    signature = service.sign_path(ctx.settings.signing_key, path, asset.owner_id)
+    return SignedUrl(url=f"{base}/render/{signature}/{path}")

@@ -1,8 +1,9 @@
 """Render URLs: `/render/<signature>/<step>/<step>/…/<asset id>`.
 
 Each step is `name:key=value,…` (the CLI's `--op` syntax; `webp:quality=80` is shorthand for convert).
-The signature is HMAC-SHA256 over everything after it, base64url, 32 characters; `unsafe` replaces it
-when unsigned URLs are enabled.
+The signature is HMAC-SHA256 over the asset's owner (its user id, or `-` for an anonymous asset), a newline and
+everything after it, base64url, 32 characters: a URL signed for one user's asset is no key to another's. `unsafe`
+replaces it when unsigned URLs are enabled (anonymous assets only).
 """
 
 from __future__ import annotations
@@ -25,16 +26,21 @@ from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.tokens import tokens_equal
 
 UNSAFE = "unsafe"
+# What stands for the owner of an anonymous asset in what is signed (user ids are hex: never this).
+ANONYMOUS_OWNER = "-"
 
 
-def sign_path(secret: bytes, path: str) -> str:
-    """The signature segment for `path` (the steps and the asset id, joined by '/')."""
-    digest = hmac.new(secret, path.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+def sign_path(secret: bytes, path: str, owner_id: str | None) -> str:
+    """The signature segment for `path` (the steps and the asset id, joined by '/') of an asset owned by
+    `owner_id` (None: anonymous)."""
+    message = f"{owner_id or ANONYMOUS_OWNER}\n{path}"
+    digest = hmac.new(secret, message.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
 
 
-def verify_path(secret: bytes, signature: str, path: str) -> bool:
-    return tokens_equal(sign_path(secret, path), signature)
+def verify_path(secret: bytes, signature: str, path: str, owner_id: str | None) -> bool:
+    """Whether `signature` was made for `path` on an asset of `owner_id`."""
+    return tokens_equal(sign_path(secret, path, owner_id), signature)
 
 
 @dataclass(frozen=True)

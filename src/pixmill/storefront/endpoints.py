@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pixmill.api.deps import STAFF_RESPONSES, BaseUrl, Ctx, Runner, Staff
+from pixmill.api.deps import AUTH_RESPONSES, BaseUrl, Caller, Ctx, Runner, require_scope
 from pixmill.api.problems import Problem
 from pixmill.api.routing import BoundedJsonRoute
 from pixmill.assets.service import get_asset
@@ -39,6 +39,9 @@ from pixmill.worker.registry import CANVAS_PREVIEW, ORDER_GUIDE
 log = logging.getLogger("pixmill.storefront")
 
 router = APIRouter(prefix="/api/v1", tags=["storefront"], route_class=BoundedJsonRoute)
+
+# The staff review routes: an account with the staff role (a session, or an API key with the `orders` scope).
+Staff = require_scope("orders")
 
 
 def _url(ctx: Context, key: str | None, base: str, name: str) -> str | None:
@@ -79,13 +82,13 @@ def order_read(ctx: Context, order: Order, renders: list[OrderRender], base: str
     "/canvas/previews",
     summary="A photo on a canvas: preview image, legend and quality report",
     responses={
-        404: {"description": "No such asset or palette"},
+        404: {"description": "No such asset (or another user's) or palette"},
         413: {"description": "The image is over the limits"},
         422: {"description": "Bad canvas settings, or an image that cannot be decoded"},
         503: {"description": "Storage unreachable, or its worker process stopped (killed, out of memory): try again"},
     },
 )
-async def create_preview(ctx: Ctx, runner: Runner, base: BaseUrl, body: PreviewRequest) -> PreviewRead:
+async def create_preview(ctx: Ctx, runner: Runner, base: BaseUrl, caller: Caller, body: PreviewRequest) -> PreviewRead:
     try:
         canvas = CanvasSettings.model_validate(body.canvas).model_dump(mode="json")
     except ValidationError as exc:
@@ -94,7 +97,7 @@ async def create_preview(ctx: Ctx, runner: Runner, base: BaseUrl, body: PreviewR
             422, "Invalid canvas settings", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors
         ) from None
     asset = await run_in_threadpool(get_asset, ctx, body.asset_id)
-    if asset is None:
+    if asset is None or not caller.reaches(asset.owner_id):  # public, but only on photos the caller may use
         raise Problem(404, "Asset not found", f"no asset has the id {body.asset_id!r}")
 
     palette = await run_in_threadpool(load_palette, ctx, body.palette, body.palette_version)
@@ -139,7 +142,7 @@ async def receive_event(request: Request, ctx: Ctx, runner: Runner) -> EventResu
     return EventResult(event_id=event.id, order_id=event.order.id, duplicate=duplicate, state=state)
 
 
-_ORDER_RESPONSES: dict[int | str, dict[str, object]] = {**STAFF_RESPONSES, 404: {"description": "No such order"}}
+_ORDER_RESPONSES: dict[int | str, dict[str, object]] = {**AUTH_RESPONSES, 404: {"description": "No such order"}}
 _ACTION_RESPONSES: dict[int | str, dict[str, object]] = {
     **_ORDER_RESPONSES,
     409: {"description": "Not allowed in the order's state"},
@@ -151,7 +154,7 @@ _ACTION_RESPONSES: dict[int | str, dict[str, object]] = {
     "/storefront/orders",
     dependencies=[Staff],
     summary="Recent orders with previews and quality reports",
-    responses=STAFF_RESPONSES,
+    responses=AUTH_RESPONSES,
 )
 def list_orders(
     ctx: Ctx,
@@ -234,7 +237,7 @@ def fulfil(runner: Runner, ctx: Ctx, base: BaseUrl, order_id: str) -> OrderRead:
     summary="A line item's PDF guide, in colour or black and white (symbols only)",
     response_class=Response,
     responses={
-        **STAFF_RESPONSES,
+        **AUTH_RESPONSES,
         200: {"content": {"application/pdf": {}}, "description": "The guide"},
         404: {"description": "No such order, or no such line item at that version"},
         409: {"description": "The line item did not render"},
