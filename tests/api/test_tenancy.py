@@ -39,6 +39,7 @@ class Access(Enum):
     STAFF = "staff"  # the staff role's scopes: 401 anonymous, 403 for a plain user
     ADMIN = "admin"  # the admin role: 401 anonymous, 403 for users and staff
     HMAC = "hmac"  # authenticated by its own signature (the shop's events): no account helps
+    DELETE = "delete"  # as ANONYMOUS, for a route that deletes what it names: checked on fresh work of its own
     SIGN_IN = "sign-in"  # how a caller becomes a principal: anyone, whatever PIXMILL_ANONYMOUS says; the route
     # itself answers (a wrong password is its own 401, never the anonymous gate's)
 
@@ -130,6 +131,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/users"): Row(Access.ADMIN),
     ("PATCH", "/api/v1/admin/users/{user_id}"): Row(Access.ADMIN, lambda ids: {"json": {}}),
     ("GET", "/api/v1/admin/audit"): Row(Access.ADMIN),
+    ("DELETE", "/api/v1/jobs/{job_id}"): Row(Access.DELETE, scoped=True),
+    ("DELETE", "/api/v1/uploads/{asset_id}"): Row(Access.DELETE, scoped=True),
 }
 
 
@@ -259,7 +262,34 @@ def test_no_account_stands_in_for_a_signature(world: World, key: tuple[str, str]
         assert world.send(*key, world.ids, who).status_code == 401, key
 
 
-@pytest.mark.parametrize("key", [k for k, row in ROUTES.items() if row.scoped], ids=_id)
+@pytest.mark.parametrize("key", _rows(Access.DELETE), ids=_id)
+def test_deleting_reaches_only_what_the_caller_may_and_answers_others_as_missing(
+    world: World, key: tuple[str, str]
+) -> None:
+    def fresh(who: Account | None) -> Ids:
+        headers = who.headers if who else {}
+        (asset,) = upload(world.client, ("d.jpg", JPEG), headers=headers)
+        if key[1].startswith("/api/v1/uploads"):
+            return {"asset_id": asset["id"], "job_id": uuid.uuid4().hex}
+        job = submit(world.client, [asset["id"]], PIPELINE, headers=headers)
+        wait_for(world.client, job["id"], headers=headers)
+        return {"asset_id": asset["id"], "job_id": job["id"]}
+
+    anns = fresh(world.ann)
+    nothing = world.send(*key, {**anns, "asset_id": uuid.uuid4().hex, "job_id": uuid.uuid4().hex}, world.bob)
+    assert nothing.status_code == 404, (key, nothing.text)
+    for other in (world.bob, None):  # another user's, or an anonymous caller: as if it did not exist
+        theirs = world.send(*key, anns, other)
+        assert theirs.status_code == 404 and theirs.json()["title"] == nothing.json()["title"], (key, theirs.text)
+    assert world.send(*key, anns, world.ann).status_code == 204, key  # the owner may
+    assert world.send(*key, anns, world.ann).status_code == 404, key  # and then it is gone
+    assert world.send(*key, fresh(world.ann), world.boss).status_code == 204, key  # and so may an admin
+    assert world.send(*key, fresh(None), None).status_code == 204, key  # anonymous work, by its id
+
+
+@pytest.mark.parametrize(
+    "key", [k for k, row in ROUTES.items() if row.scoped and row.access is not Access.DELETE], ids=_id
+)
 def test_another_users_work_answers_as_a_missing_one(world: World, key: tuple[str, str]) -> None:
     mine = world.send(*key, world.ids, world.ann)
     assert mine.status_code < 400, (key, mine.status_code, mine.text[:300])  # the owner may

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from fastapi import APIRouter, File, UploadFile, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 
 from pixmill.api.deps import Caller, Ctx, need_scope
 from pixmill.api.problems import Problem
@@ -76,3 +76,19 @@ def get_upload(ctx: Ctx, caller: Caller, asset_id: str) -> AssetRead:
     if asset is None or not caller.reaches(asset.owner_id):
         raise Problem(404, "Asset not found", f"no asset has the id {asset_id!r}")
     return AssetRead.model_validate(asset)
+
+
+@router.delete(
+    "/uploads/{asset_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an uploaded asset and its file (anonymous ones by id; a user's by its owner and admins)",
+    responses={
+        403: {"description": "The API key lacks the 'assets' scope"},
+        404: {"description": "No such asset (or another user's)"},
+        409: {"description": "A waiting or running job, or a shop order, still needs it"},
+    },
+)
+def delete_upload(ctx: Ctx, caller: Caller, asset_id: str) -> Response:
+    need_scope(caller, "assets")
+    service.delete_asset(ctx, asset_id, caller)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, select, update
 from sqlalchemy.orm import Session
 
-from pixmill.db.models import Asset
+from pixmill.db.models import Asset, Job, Order
 
 
 def add_all(session: Session, assets: Sequence[Asset]) -> None:
@@ -39,3 +39,15 @@ def owners(session: Session, asset_ids: set[str]) -> dict[str, str | None]:
         return {}
     rows = session.execute(select(Asset.id, Asset.owner_id).where(Asset.id.in_(asset_ids)))
     return {asset_id: owner for asset_id, owner in rows}
+
+
+def in_use(session: Session, asset_id: str) -> str | None:
+    """What still needs the asset, or None: a job waiting or running on it, or a shop order whose photo it is."""
+    active = session.scalars(select(Job.id).where(Job.status.in_(("PENDING", "PROCESSING")))).all()
+    if active:
+        for job_id, inputs in session.execute(select(Job.id, Job.input_ids).where(Job.id.in_(active))):
+            if asset_id in inputs:
+                return f"job {job_id} is waiting or running on it"
+    # An order's items name their photo by id (a 32-character hex string, which appears nowhere else by chance).
+    order = session.scalars(select(Order.id).where(cast(Order.items, String).contains(asset_id)).limit(1)).first()
+    return f"order {order} is printed from it" if order else None

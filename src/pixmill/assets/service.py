@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -15,6 +16,7 @@ from pixmill.assets import repository
 from pixmill.context import Context
 from pixmill.db.models import Asset
 from pixmill.errors import PixmillError
+from pixmill.identity.principal import Principal
 from pixmill.imaging.decode import probe_file
 from pixmill.imaging.errors import ImagingError
 
@@ -102,3 +104,28 @@ def save_assets(ctx: Context, assets: list[Asset]) -> list[Asset]:
 def get_asset(ctx: Context, asset_id: str) -> Asset | None:
     with ctx.session() as s:
         return repository.get(s, asset_id)
+
+
+class AssetNotFound(PixmillError, LookupError):
+    status, title = 404, "Asset not found"
+
+    def detail(self, show_job: Callable[[str], str] = str) -> str:
+        return f"no asset has the id {self.args[0]!r}"
+
+
+class AssetInUse(PixmillError):
+    status, title = 409, "Asset in use"
+
+
+def delete_asset(ctx: Context, asset_id: str, principal: Principal) -> None:
+    """Delete an asset the caller may reach, with its stored file; one a job or an order still needs is a 409."""
+    with ctx.session() as s:
+        asset = repository.get(s, asset_id)
+        if asset is None or not principal.reaches(asset.owner_id):
+            raise AssetNotFound(asset_id)
+        if (user := repository.in_use(s, asset_id)) is not None:
+            raise AssetInUse(f"asset {asset_id} cannot be deleted: {user}")
+        key = asset.storage_key
+        repository.delete(s, asset)
+        s.commit()
+    ctx.storage.delete_prefix(key)  # the asset's one object, as the expiry deletes it

@@ -3,7 +3,8 @@ catalogue."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
@@ -21,6 +22,8 @@ from pixmill.jobs import live, service
 from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, OutputRead, StepRead, WebhookRead
 from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
+
+JobStatus = Literal["PENDING", "PROCESSING", "COMPLETED", "FAILED", "COMPLETED_WEBHOOK_FAILED"]
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], route_class=BoundedJsonRoute)
 
@@ -155,14 +158,42 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
     owner: Annotated[str | None, Query(max_length=64, description="A user id (admins only).")] = None,
+    status: Annotated[
+        list[JobStatus] | None, Query(max_length=5, description="Only jobs in these statuses (repeat the parameter).")
+    ] = None,
+    created_from: Annotated[datetime | None, Query(description="Only jobs created at or after this time.")] = None,
+    created_to: Annotated[datetime | None, Query(description="Only jobs created before this time.")] = None,
 ) -> JobPage:
     signed_in(caller, "jobs")
     if not caller.is_admin:
         if owner is not None and owner != caller.user_id:
             raise Forbidden("only an admin may list another user's jobs (?owner=)")
         owner = caller.user_id
-    rows, total = service.list_jobs(ctx, limit, offset, owner)
+    rows, total = service.list_jobs(ctx, limit, offset, owner, status or (), _utc(created_from), _utc(created_to))
     return JobPage(items=[job_read(ctx, j, base) for j in rows], total=total, limit=limit, offset=offset)
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    """A time the client sent, as UTC (one without a zone is taken as UTC)."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    status_code=204,
+    summary="Delete a job with its results (anonymous jobs by id; a user's by its owner and admins)",
+    responses={
+        403: {"description": "The API key lacks the 'jobs' scope"},
+        404: {"description": "No such job (or another user's)"},
+        409: {"description": "The job is running: delete it once it has finished (Retry-After)"},
+    },
+)
+def delete_job(ctx: Ctx, caller: Caller, job_id: str) -> Response:
+    need_scope(caller, "jobs")
+    service.delete_job(ctx, job_id, caller)
+    return Response(status_code=204)
 
 
 @router.get("/operations", summary="The operation catalogue")

@@ -10,7 +10,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pixmill.db.models import Asset, IdempotencyKey, Job
+from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
 from pixmill.jobs import states
 from pixmill.jobs.states import ACTIVE
 
@@ -42,12 +42,27 @@ def webhook_pending(session: Session, job_id: str) -> bool:
     return row is not None and bool(row.webhook_url) and row.webhook_status == states.WEBHOOK_PENDING
 
 
-def page(session: Session, limit: int, offset: int, owner_id: str | None = None) -> tuple[Sequence[Job], int]:
-    """Newest first; only `owner_id`'s jobs when given."""
-    count = select(func.count()).select_from(Job)
-    query = select(Job)
+def page(
+    session: Session,
+    limit: int,
+    offset: int,
+    owner_id: str | None = None,
+    statuses: Sequence[str] = (),
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> tuple[Sequence[Job], int]:
+    """Newest first; only `owner_id`'s jobs when given, in `statuses` when given, created in [from, to)."""
+    conditions = []
     if owner_id is not None:
-        count, query = count.where(Job.owner_id == owner_id), query.where(Job.owner_id == owner_id)
+        conditions.append(Job.owner_id == owner_id)
+    if statuses:
+        conditions.append(Job.status.in_(statuses))
+    if created_from is not None:
+        conditions.append(Job.created_at >= created_from)
+    if created_to is not None:
+        conditions.append(Job.created_at < created_to)
+    count = select(func.count()).select_from(Job).where(*conditions)
+    query = select(Job).where(*conditions)
     total = session.scalar(count) or 0
     rows = session.scalars(
         query.options(selectinload(Job.outputs))
@@ -90,6 +105,16 @@ def mark_failed(session: Session, job_id: str, message: str, *, unfinished_only:
 def remove(session: Session, job: Job) -> None:
     """Delete a loaded job with its outputs (the ORM cascade, on every database)."""
     session.delete(job)
+
+
+def delete_unless_running(session: Session, job_id: str) -> bool:
+    """Delete the job and its outputs unless it is running (checked in the DELETE itself, so a job that starts at
+    the same moment is either deleted before it starts or left alone); whether it was deleted."""
+    result = session.execute(sql_delete(Job).where(Job.id == job_id, Job.status != states.PROCESSING))
+    if not getattr(result, "rowcount", 0):
+        return False
+    session.execute(sql_delete(JobOutput).where(JobOutput.job_id == job_id))
+    return True
 
 
 def delete(session: Session, job_id: str) -> None:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -280,11 +280,42 @@ def discard_job(ctx: Context, job_id: str, idempotency_key: str | None = None) -
         release(ctx, idempotency_key, job_id)
 
 
-def list_jobs(ctx: Context, limit: int, offset: int, owner_id: str | None = None) -> tuple[list[Job], int]:
-    """A page of jobs, newest first: `owner_id`'s only, or every job when it is None (admins)."""
+def list_jobs(
+    ctx: Context,
+    limit: int,
+    offset: int,
+    owner_id: str | None = None,
+    statuses: Sequence[str] = (),
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> tuple[list[Job], int]:
+    """A page of jobs, newest first: `owner_id`'s only, or every job when it is None (admins); filtered by status
+    and by when they were created, [from, to)."""
     with ctx.session() as s:
-        rows, total = repository.page(s, limit, offset, owner_id)
+        rows, total = repository.page(s, limit, offset, owner_id, statuses, created_from, created_to)
         return list(rows), total
+
+
+class JobBusy(PixmillError):
+    """The job is running: it cannot be deleted now."""
+
+    status, title, retry_after = 409, "Job is running", 5
+
+
+def delete_job(ctx: Context, job_id: str, principal: Principal) -> None:
+    """Delete a job the caller may reach, with its results and archive; a running one is a JobBusy (409).
+
+    A PENDING job is deleted too: its runner then finds no job and does nothing."""
+    job = get_job(ctx, job_id, principal)
+    with ctx.session() as s:
+        deleted = repository.delete_unless_running(s, job_id)
+        s.commit()
+    if not deleted:
+        raise JobBusy(f"job {job_id} is running: delete it once it has finished")
+    snapshots.forget(ctx, job_id)
+    ctx.storage.delete_prefix(result_prefix(job_id))
+    if job.archive_key:
+        ctx.storage.delete_prefix(job.archive_key)
 
 
 def output_url(ctx: Context, job: Job, output: JobOutput, base_url: str | None = None) -> str:
