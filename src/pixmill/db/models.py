@@ -157,6 +157,8 @@ class Job(Base):
     archive_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: anonymous
+    # Set when its owner cancels it while it runs: the worker stops at the next step boundary.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +23,7 @@ from pixmill.jobs.schemas import JobCreate, JobPage, JobRead, OperationRead, Out
 from pixmill.jobs.tasks import submit_new
 from pixmill.logs import request_id_var
 
-JobStatus = Literal["PENDING", "PROCESSING", "COMPLETED", "FAILED", "COMPLETED_WEBHOOK_FAILED"]
+JobStatus = Literal["PENDING", "PROCESSING", "COMPLETED", "FAILED", "COMPLETED_WEBHOOK_FAILED", "CANCELLED"]
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], route_class=BoundedJsonRoute)
 
@@ -178,6 +178,24 @@ def _utc(when: datetime | None) -> datetime | None:
     if when is None:
         return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    status_code=202,
+    summary="Cancel a job: a PENDING one at once; a PROCESSING one stops at its next step boundary",
+    responses={
+        403: {"description": "The API key lacks the 'jobs' scope"},
+        404: {"description": "No such job (or another user's)"},
+        409: {"description": "The job has finished already"},
+    },
+)
+def cancel_job(ctx: Ctx, base: BaseUrl, caller: Caller, job_id: str, background: BackgroundTasks) -> JobRead:
+    need_scope(caller, "jobs")
+    job, cancelled = service.cancel_job(ctx, job_id, caller)
+    if cancelled and job.webhook_url:
+        background.add_task(service.notify, ctx, job_id)  # a running one's worker notifies when it stops
+    return job_read(ctx, job, base)
 
 
 @router.delete(

@@ -15,7 +15,7 @@ from typing import Any
 from pixmill import pixtools as shape
 from pixmill.adapters.events import emit
 from pixmill.adapters.storage import ObjectNotFound
-from pixmill.adapters.storage.keys import archive_key, result_key
+from pixmill.adapters.storage.keys import archive_key, result_key, result_prefix
 from pixmill.canvas.types import Palettes
 from pixmill.context import Context
 from pixmill.db.models import Asset, JobOutput
@@ -74,6 +74,16 @@ def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bo
         request_id_var.reset(rid_token)
 
 
+class _Cancelled(Exception):
+    """The job's owner cancelled it: raised at a step boundary, it ends the run as CANCELLED."""
+
+
+def _stop_if_cancelled(ctx: Context, job_id: str, where: str) -> None:
+    with ctx.session() as s:
+        if repository.cancel_requested(s, job_id):
+            raise _Cancelled(f"cancelled by its owner while processing ({where})")
+
+
 def _process(
     ctx: Context,
     job_id: str,
@@ -96,10 +106,12 @@ def _process(
         for index, asset in enumerate(assets):
             if asset is None:
                 raise ObjectNotFound(f"input {index}")
+            _stop_if_cancelled(ctx, job_id, f"before input {index}")
 
             def report(step: Step, index: int = index) -> None:
                 fields = {"input": index, "node": step.node, "op": step.op, "ms": round(step.ms, 3)}
                 emit(ctx.events, job_id, "step", states.PROCESSING, **fields)
+                _stop_if_cancelled(ctx, job_id, f"after step {step.node} of input {index}")
 
             data = ctx.storage.get(asset.storage_key)
             result = run_pipeline(pipeline, data, run_ctx, referenced, on_step=report)
@@ -111,6 +123,14 @@ def _process(
             per_input.append(data_results)
             steps += [{"input": index, "node": st.node, "op": st.op, "ms": round(st.ms, 3)} for st in result.steps]
         archive = _store_pixtools_archive(ctx, job_id, outputs, assets[0]) if api == "process" else None
+    except _Cancelled as exc:
+        with ctx.session() as s:
+            repository.mark_cancelled(s, job_id, str(exc))
+        snapshots.forget(ctx, job_id)
+        ctx.storage.delete_prefix(result_prefix(job_id))  # what earlier inputs stored: a cancelled job has none
+        emit(ctx.events, job_id, "status", states.CANCELLED, error=str(exc))
+        log.info("job cancelled", extra={"error": str(exc)})
+        return states.CANCELLED
     except ImagingError as exc:
         log.info("job failed on its input", extra={"error": exc.message})
         _fail(ctx, job_id, exc.message)

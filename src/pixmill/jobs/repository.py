@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import case, func, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from pixmill.db.models import Asset, IdempotencyKey, Job, JobOutput
@@ -96,6 +96,46 @@ def mark_failed(session: Session, job_id: str, message: str, *, unfinished_only:
     if job is None or (unfinished_only and job.status in states.FINAL):
         return False
     job.status, job.error, job.finished_at = states.FAILED, message, datetime.now(UTC)
+    if job.webhook_url:
+        job.webhook_status = states.WEBHOOK_PENDING
+    session.commit()
+    return True
+
+
+def cancel_pending(session: Session, job_id: str, reason: str, now: datetime) -> bool:
+    """CANCELLED at once if still PENDING (its webhook then due); whether it was."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == states.PENDING)
+        .values(
+            status=states.CANCELLED,
+            error=reason,
+            finished_at=now,
+            cancel_requested_at=now,
+            webhook_status=case((Job.webhook_url.is_not(None), states.WEBHOOK_PENDING), else_=Job.webhook_status),
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def request_cancel(session: Session, job_id: str, now: datetime) -> bool:
+    """Ask a PROCESSING job's worker to stop at its next step boundary; whether the job was PROCESSING."""
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == states.PROCESSING).values(cancel_requested_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def cancel_requested(session: Session, job_id: str) -> bool:
+    return session.scalar(select(Job.cancel_requested_at).where(Job.id == job_id)) is not None
+
+
+def mark_cancelled(session: Session, job_id: str, reason: str) -> bool:
+    """A running job stopped on its owner's request: CANCELLED (its webhook then due), unless it is final already."""
+    job = get_bare(session, job_id)
+    if job is None or job.status in states.FINAL:
+        return False
+    job.status, job.error, job.finished_at = states.CANCELLED, reason, datetime.now(UTC)
     if job.webhook_url:
         job.webhook_status = states.WEBHOOK_PENDING
     session.commit()

@@ -302,6 +302,36 @@ class JobBusy(PixmillError):
     status, title, retry_after = 409, "Job is running", 5
 
 
+class JobFinished(PixmillError):
+    """The job is final already: there is nothing to cancel."""
+
+    status, title = 409, "Job already finished"
+
+
+def cancel_job(ctx: Context, job_id: str, principal: Principal) -> tuple[Job, bool]:
+    """Cancel a job the caller may reach: a PENDING one at once, a PROCESSING one at its next step boundary (its
+    worker stops, stores nothing more and marks it CANCELLED). Returns the job and whether it is CANCELLED now (its
+    webhook, if any, is then due). Cancelling a cancelled job again changes nothing; a finished one is a 409."""
+    job = get_job(ctx, job_id, principal)
+    if job.status == states.CANCELLED:
+        return job, False
+    if job.status in states.FINAL:
+        raise JobFinished(f"job {job_id} is {job.status} already: there is nothing to cancel")
+    now = datetime.now(UTC)
+    with ctx.session() as s:
+        cancelled = repository.cancel_pending(s, job_id, "cancelled by its owner before it started", now)
+        requested = cancelled or repository.request_cancel(s, job_id, now)
+        s.commit()
+    snapshots.forget(ctx, job_id)
+    if cancelled:
+        emit(ctx.events, job_id, "status", states.CANCELLED, error="cancelled by its owner before it started")
+    elif not requested:  # it finished meanwhile
+        job = get_job(ctx, job_id)
+        if job.status != states.CANCELLED:
+            raise JobFinished(f"job {job_id} is {job.status} already: there is nothing to cancel")
+    return get_job(ctx, job_id), cancelled
+
+
 def delete_job(ctx: Context, job_id: str, principal: Principal) -> None:
     """Delete a job the caller may reach, with its results and archive; a running one is a JobBusy (409).
 
