@@ -1,0 +1,57 @@
+"""The celery runner: a Celery worker's job shows in the API's /metrics when they share the host's metrics
+directory, and the queue gauges read RabbitMQ at scrape time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from pixmill.config import Settings
+from tests import images
+from tests.distributed.conftest import api_processes
+from tests.metrics.scraped import value
+
+pytestmark = [pytest.mark.distributed, pytest.mark.postgres]
+
+PIPELINE = [{"op": "resize", "params": {"width": 16}}, {"op": "convert", "params": {"format": "png"}}]
+
+
+def scrape(url: str) -> str:
+    r = httpx.get(f"{url}/metrics", timeout=10)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_a_celery_workers_job_and_the_queues_show_in_the_apis_metrics(
+    celery_settings: Settings, start_worker: Any
+) -> None:
+    worker = start_worker("standard")
+    with api_processes(celery_settings) as (_, url), httpx.Client(base_url=url, timeout=30) as client:
+        r = client.post("/api/v1/uploads", files=[("files", ("a.jpg", images.jpeg(64, 48), "image/jpeg"))])
+        assert r.status_code == 201, r.text
+        asset = r.json()["assets"][0]["id"]
+        job = client.post("/api/v1/jobs", json={"inputs": [asset], "pipeline": PIPELINE}).json()["id"]
+        deadline = time.monotonic() + 60
+        while (status := client.get(f"/api/v1/jobs/{job}").json()["status"]) in ("PENDING", "PROCESSING"):
+            assert time.monotonic() < deadline, "the job did not finish"
+            time.sleep(0.1)
+        assert status == "COMPLETED"
+
+        text = scrape(url)
+        assert value(text, "pixmill_jobs_total", status="COMPLETED", operation="resize") == 1  # the Celery process's
+        assert value(text, "pixmill_job_processing_seconds_count", status="COMPLETED", operation="resize") == 1
+        assert value(text, "pixmill_queue_consumers", queue="standard") == 1
+        assert value(text, "pixmill_queue_messages", queue="standard") == 0
+        assert value(text, "pixmill_queue_messages", queue="pixmill.dead") == 0
+        assert value(text, "pixmill_scrape_errors", reading="broker") == 0
+
+        worker.stop()  # no consumer: the next job waits in the queue
+        client.post("/api/v1/jobs", json={"inputs": [asset], "pipeline": PIPELINE}).raise_for_status()
+        text = scrape(url)
+        assert value(text, "pixmill_queue_consumers", queue="standard") == 0
+        assert value(text, "pixmill_queue_messages", queue="standard") == 1
+        # the stopped worker's counts stay counted
+        assert value(text, "pixmill_jobs_total", status="COMPLETED", operation="resize") == 1
