@@ -56,7 +56,8 @@ RENDER_SECONDS = Histogram(
 RENDER_CACHE = Counter("pixmill_render_cache", "Render URL requests by cache result (hit or miss).", ["result"])
 WEBHOOK_DELIVERIES = Counter(
     "pixmill_webhook_deliveries",
-    "Webhook deliveries by outcome (delivered, refused, failed, circuit_open, invalid).",
+    "Webhook deliveries by outcome (delivered; refused: answered other than 2xx; failed: no answer; circuit_open; "
+    "invalid).",
     ["outcome"],
 )
 WEBHOOK_CIRCUIT_TRANSITIONS = Counter(
