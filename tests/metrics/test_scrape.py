@@ -4,6 +4,7 @@ worker processes record (multiprocess mode) are in the API's answer; who may scr
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,24 @@ def test_with_a_token_only_the_token_opens_metrics(tmp_path: Path) -> None:
         r = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
         assert r.status_code == 200, r.text
         assert value(r.text, "pixmill_scrape_errors", reading="pools") == 0
+
+
+def test_a_broker_that_never_answers_costs_a_scrape_about_a_second(tmp_path: Path) -> None:
+    with socket.socket() as s:  # connections are taken (by the kernel) and never answered
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        port = s.getsockname()[1]
+        _scrape_with_a_silent_broker(tmp_path, port)
+
+
+def _scrape_with_a_silent_broker(tmp_path: Path, port: int) -> None:
+    settings = make_settings(
+        tmp_path, runner="celery", broker_url=f"amqp://guest:guest@127.0.0.1:{port}//", metrics_token="t"
+    )
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        r = client.get("/metrics", headers={"Authorization": "Bearer t"})
+        assert r.status_code == 200 and 0.9 < time.monotonic() - started < 2.5
+        assert value(r.text, "pixmill_scrape_errors", reading="broker") == 1
+        assert value(r.text, "pixmill_queue_messages") is None
+        assert value(r.text, "pixmill_pool_busy", pool="standard") == 0  # the other readings still answer
