@@ -35,18 +35,22 @@ def test_a_celery_workers_job_and_the_queues_show_in_the_apis_metrics(
     celery_settings: Settings, start_worker: Any
 ) -> None:
     worker = start_worker("standard")
-    with api_processes(celery_settings) as (_, url), httpx.Client(base_url=url, timeout=30) as client:
+    # two API processes (serve --workers 2): a scrape answered by either sums both
+    with api_processes(celery_settings, workers=2) as (_, url), httpx.Client(base_url=url, timeout=30) as client:
         r = client.post("/api/v1/uploads", files=[("files", ("a.jpg", images.jpeg(64, 48), "image/jpeg"))])
         assert r.status_code == 201, r.text
         asset = r.json()["assets"][0]["id"]
         job = client.post("/api/v1/jobs", json={"inputs": [asset], "pipeline": PIPELINE}).json()["id"]
-        deadline = time.monotonic() + 60
+        deadline, polls = time.monotonic() + 60, 0
         while (status := client.get(f"/api/v1/jobs/{job}").json()["status"]) in ("PENDING", "PROCESSING"):
+            polls += 1
             assert time.monotonic() < deadline, "the job did not finish"
             time.sleep(0.1)
         assert status == "COMPLETED"
 
         text = scrape(url)
+        route = "/api/v1/jobs/{job_id}"
+        assert value(text, "pixmill_http_request_duration_seconds_count", route=route) == polls + 1
         assert value(text, "pixmill_jobs_total", status="COMPLETED", operation="resize") == 1  # the Celery process's
         assert value(text, "pixmill_job_processing_seconds_count", status="COMPLETED", operation="resize") == 1
         assert value(text, "pixmill_queue_consumers", queue="standard") == 1
