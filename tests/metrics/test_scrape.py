@@ -58,6 +58,7 @@ def test_a_scrape_counts_requests_jobs_and_renders_from_every_process(server: Li
         assert status == "COMPLETED"
         render = f"/render/unsafe/resize:width=8/png/{asset}"
         assert [client.get(render).headers["x-cache"] for _ in range(2)] == ["miss", "hit"]
+        assert client.get(f"/no/such/{job}").status_code == 404
 
     text = scrape(server.url)
     # the API process: requests by route template (never the raw path), method and status
@@ -65,6 +66,7 @@ def test_a_scrape_counts_requests_jobs_and_renders_from_every_process(server: Li
     polls = value(text, "pixmill_http_request_duration_seconds_count", route="/api/v1/jobs/{job_id}", status="200")
     assert polls is not None and polls >= 1
     assert not re.search(r'route="[^"]*' + job, text)
+    assert value(text, "pixmill_http_request_duration_seconds_count", route="unmatched", status="404") == 1
     assert value(text, "pixmill_render_cache_total", result="miss") == 1
     assert value(text, "pixmill_render_cache_total", result="hit") == 1
     # the pool worker processes: the job ran there, and so did the render that missed the cache
