@@ -23,6 +23,7 @@ from pixmill.api.deps import anonymous_gate
 from pixmill.api.files import router as files_router
 from pixmill.api.health import router as health_router
 from pixmill.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from pixmill.api.prometheus import router as metrics_router
 from pixmill.assets.endpoints import router as assets_router
 from pixmill.compat.endpoints import router as compat_router
 from pixmill.config import Settings
@@ -30,6 +31,7 @@ from pixmill.context import Context
 from pixmill.db.session import upgrade
 from pixmill.jobs.endpoints import router as jobs_router
 from pixmill.logs import configure_logging
+from pixmill.metrics.scrape import Reading
 from pixmill.palettes.endpoints import router as palettes_router
 from pixmill.render.endpoints import router as render_router
 from pixmill.sso.endpoints import router as sso_router
@@ -96,9 +98,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay = ctx.events.worker_relay()  # embedded events: the pools' job events reach this process's subscribers
         # Synchronous renders and previews run on these pools with either runner; so does all background work with
         # the embedded one (processes start lazily).
-        runner = build_runner(ctx, LocalPools(settings, relay=relay))
+        pools = LocalPools(settings, relay=relay)
+        runner = build_runner(ctx, pools)
         await run_in_threadpool(runner.start)
         app.state.ctx, app.state.runner = ctx, runner
+        # What GET /metrics reads at each scrape, beside the recorded samples: the pools, and the broker's queues
+        readings = [Reading("pools", pools.gauges)]
+        queue_gauges = getattr(runner, "queue_gauges", None)  # the celery runner's
+        if queue_gauges is not None:
+            readings.append(Reading("broker", queue_gauges))
+        app.state.metrics_readings = readings
         # Queues the renders left PENDING or held by a dead process; resets nothing another process holds.
         await run_in_threadpool(lambda: resume_renders(ctx, runner, startup=True))
         # With the celery runner, `pixmill beat` sends the expiry task to the workers: one sweeper, not one per API.
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_router,
         sso_router,
         accounts_router,
+        metrics_router,
     ):
         app.include_router(router)
 

@@ -71,10 +71,15 @@ def serve(
     """Serve the API, its docs at /docs and the upload page at /."""
     import uvicorn
 
+    from pixmill.metrics.multiproc import enable as enable_metrics
+
+    settings = Settings()
+    # Before anything else starts: uvicorn's and the pools' processes inherit it; a previous run's files go
+    enable_metrics(settings.resolved_metrics_dir)
+
     from pixmill.api.server import PROTOCOL
     from pixmill.app import create_app
 
-    settings = Settings()
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -98,9 +103,27 @@ def worker(
     queues: Annotated[str, typer.Option(help="Queue to serve: standard, or ml (one job at a time).")],
     concurrency: Annotated[int | None, typer.Option(help="Processes; default PIXMILL_WORKERS (ml: 1).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this host's metrics (PIXMILL_METRICS_DIR) in Prometheus' format on this port, for a host "
+            "with no API to scrape; no authentication: bind it where only the scraper reaches it.",
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run a Celery worker for jobs (PIXMILL_RUNNER=celery on the API; broker at PIXMILL_BROKER_URL)."""
-    from celery.signals import worker_process_init
+    from pixmill.metrics.multiproc import enable as enable_metrics
+    from pixmill.metrics.multiproc import process_exited
+
+    settings = Settings()
+    # Before Celery forks its pool: every process of this worker writes to the host's metrics directory. The API
+    # of this host (or --metrics-port, on a host without one) deletes the files of processes long gone.
+    enable_metrics(settings.resolved_metrics_dir, sweep=metrics_port is not None)
+
+    from celery.signals import worker_process_init, worker_process_shutdown
     from kombu import Connection
 
     from pixmill.db.session import make_engine, upgrade
@@ -113,7 +136,6 @@ def worker(
         raise typer.Exit(2)
     from pixmill.logs import configure_logging
 
-    settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     upgrade(make_engine(settings.resolved_database_url))
     with Connection(settings.broker_url, connect_timeout=10) as conn:
@@ -137,6 +159,17 @@ def worker(
     def warm(**_: Any) -> None:
         warm_worker_context(settings)
 
+    @worker_process_shutdown.connect(weak=False)
+    def gone(**_: Any) -> None:
+        process_exited(os.getpid())
+
+    if metrics_port is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        start_http_server(metrics_port, metrics_host, registry=registry)
     make_celery(settings).worker_main(argv)
 
 

@@ -111,6 +111,16 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="How long an open webhook circuit skips its host before one trial attempt."
     )
 
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where this host's processes write their Prometheus samples (multiprocess mode); default "
+        "data_dir/metrics. One directory per host: never shared between hosts or containers.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token a scraper sends to GET /metrics; unset: /metrics answers loopback clients only.",
+    )
+
     render_allow_unsigned: bool = Field(default=False, description="Serve /render/unsafe/… URLs without a signature.")
     render_cache_max_age_s: int = Field(default=86400, ge=0, description="Cache-Control max-age of renders.")
 
@@ -221,6 +231,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_dir(self) -> Path:
         return (self.storage_dir or self.resolved_data_dir / "files").expanduser().resolve()
+
+    @property
+    def resolved_metrics_dir(self) -> Path:
+        return (self.metrics_dir or self.resolved_data_dir / "metrics").expanduser().resolve()
 
     @property
     def resolved_models_dir(self) -> Path:

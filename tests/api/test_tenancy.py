@@ -38,7 +38,7 @@ class Access(Enum):
     USER = "user"  # a signed-in caller (401 when anonymous, whatever the setting)
     STAFF = "staff"  # the staff role's scopes: 401 anonymous, 403 for a plain user
     ADMIN = "admin"  # the admin role: 401 anonymous, 403 for users and staff
-    HMAC = "hmac"  # authenticated by its own signature (the shop's events): no account helps
+    HMAC = "hmac"  # authenticated by its own secret (the shop's event signature, the metrics token): no account helps
     DELETE = "delete"  # as ANONYMOUS, for a route that deletes or cancels what it names: checked on fresh work
     SIGN_IN = "sign-in"  # how a caller becomes a principal: anyone, whatever PIXMILL_ANONYMOUS says; the route
     # itself answers (a wrong password is its own 401, never the anonymous gate's)
@@ -77,6 +77,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/livez"): Row(Access.PUBLIC),
     ("GET", "/api/readyz"): Row(Access.PUBLIC),
     ("GET", "/api/health"): Row(Access.PUBLIC),
+    # a scraper on the server's host, or one with PIXMILL_METRICS_TOKEN (the test client is neither)
+    ("GET", "/metrics"): Row(Access.HMAC),
     ("GET", "/files/{key:path}"): Row(Access.PUBLIC, lambda ids: {"params": dict(parse_qsl(ids["link"]))}),  # Ann's
     ("GET", "/render/{signature}/{path:path}"): Row(Access.PUBLIC),  # so is a signed render URL
     ("GET", "/api/v1/operations"): Row(Access.OPEN),

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixmill.logs import request_id_var
+from pixmill.metrics.instruments import HTTP_REQUEST_SECONDS
 from pixmill.pixtools import is_pixtools_path
 
 log = logging.getLogger("pixmill.http")
@@ -20,8 +21,19 @@ log = logging.getLogger("pixmill.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/api/v1/jobs/{job_id}`), never the raw path: the router records
+    it in the scope; "unmatched" for a path no route has (each 404 would otherwise be a label of its own)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else "unmatched"
+
+
 class RequestIdMiddleware:
-    """Take X-Request-ID (or make one), echo it, and log each request with it."""
+    """Take X-Request-ID (or make one), echo it, log each request with it, and time it by route (Prometheus)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -47,15 +59,18 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ms": round(elapsed * 1000, 2),
                 },
             )
+            method = scope["method"] if scope["method"] in _METHODS else "other"  # clients may send any word
+            HTTP_REQUEST_SECONDS.labels(method, route_template(scope), str(status)).observe(elapsed)
             request_id_var.reset(token)
 
 

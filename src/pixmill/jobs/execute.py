@@ -24,6 +24,7 @@ from pixmill.imaging.pipeline import Output, Step, parse_pipeline, run_pipeline
 from pixmill.imaging.values import DataValue, EncodedValue
 from pixmill.jobs import repository, snapshots, states
 from pixmill.logs import job_id_var, request_id_var
+from pixmill.metrics import instruments as metrics
 from pixmill.palettes.service import PaletteNotFound
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.worker.retry import MAX_ATTEMPTS
@@ -52,11 +53,14 @@ def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bo
             return job.status
         # Found PROCESSING, the job's last worker died in it; one a passing error stopped went back to PENDING
         # (release_job) and its retries are the runner's to count.
+        operation, created_at = metrics.operation_of(job.pipeline), job.created_at
         if job.status == states.PROCESSING and job.attempts >= MAX_ATTEMPTS:
             _fail(ctx, job_id, f"gave up after {job.attempts} attempts (the worker stopped each time)")
+            metrics.TASK_FAILURES.labels("pixmill.run_job", "gave_up").inc()
+            metrics.job_finished(states.FAILED, operation, created_at, _now())
             return states.FAILED
         job.status = states.PROCESSING
-        job.started_at = _now()
+        job.started_at = started_at = _now()
         job.attempts += 1
         s.commit()
         attempt, spec, input_ids, api = job.attempts, job.pipeline, list(job.input_ids), job.api
@@ -66,9 +70,19 @@ def execute_job(ctx: Context, job_id: str, *, raise_if: Callable[[Exception], bo
         extra = {i: assets[i] for i in referenced if i in assets}
     snapshots.forget(ctx, job_id)
     emit(ctx.events, job_id, "status", states.PROCESSING, attempt=attempt)
+    metrics.JOB_ATTEMPTS.labels("first" if attempt == 1 else "repeat").inc()
+    if attempt == 1:
+        wait = metrics.seconds_between(created_at, started_at)
+        if wait is not None:
+            metrics.JOB_QUEUE_WAIT_SECONDS.labels(operation).observe(wait)
     jid_token = job_id_var.set(job_id)
+    started = time.monotonic()
     try:
-        return _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], extra, api, raise_if)
+        status = _process(ctx, job_id, spec, [assets.get(i) for i in input_ids], extra, api, raise_if)
+        if status in states.FINAL:
+            metrics.JOB_PROCESSING_SECONDS.labels(status, operation).observe(time.monotonic() - started)
+            metrics.job_finished(status, operation, created_at, _now())
+        return status
     finally:
         job_id_var.reset(jid_token)
         request_id_var.reset(rid_token)
@@ -236,7 +250,13 @@ def fail_job(ctx: Context, job_id: str, message: str) -> bool:
     """Mark a job FAILED from outside its worker (the worker process died, say); a final job is left alone.
 
     Returns whether the job was failed."""
-    return _fail(ctx, job_id, message, unfinished_only=True)
+    if not _fail(ctx, job_id, message, unfinished_only=True):
+        return False
+    with ctx.session() as s:
+        job = repository.get_bare(s, job_id)
+        if job is not None:
+            metrics.job_finished(states.FAILED, metrics.operation_of(job.pipeline), job.created_at, job.finished_at)
+    return True
 
 
 def release_job(ctx: Context, job_id: str, reason: str) -> None:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass
 
 from pixmill.adapters.storage import ObjectNotFound
@@ -22,6 +23,7 @@ from pixmill.imaging.errors import InvalidPipeline
 from pixmill.imaging.pipeline import Pipeline, parse_pipeline, run_pipeline
 from pixmill.imaging.step_syntax import parse_step
 from pixmill.imaging.values import DataValue, EncodedValue
+from pixmill.metrics.instruments import RENDER_CACHE, RENDER_SECONDS
 from pixmill.palettes.service import resolve as resolve_palettes
 from pixmill.tokens import tokens_equal
 
@@ -79,6 +81,7 @@ class Rendered:
 
 def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) -> Rendered:
     """Run the pipeline on a stored image and cache the result under `key` (runs in a worker process)."""
+    started = time.monotonic()
     pipeline = parse_pipeline(spec)
     run_ctx = ctx.settings.run_context(palettes=resolve_palettes(ctx, pipeline.names_needed(Palettes)))
     result = run_pipeline(pipeline, ctx.storage.get(storage_key), run_ctx)
@@ -96,6 +99,7 @@ def render(ctx: Context, storage_key: str, spec: dict[str, object], key: str) ->
         rendered = Rendered(json.dumps(value.data, sort_keys=True).encode(), "application/json")
     # One file per entry: the media type on the first line, then the bytes.
     ctx.storage.put(cached_key(key), rendered.media_type.encode() + b"\n" + rendered.data, rendered.media_type)
+    RENDER_SECONDS.labels("ml" if "ml" in pipeline.queues else "standard").observe(time.monotonic() - started)
     return rendered
 
 
@@ -108,6 +112,8 @@ def cached(ctx: Context, key: str) -> Rendered | None:
     try:
         entry = ctx.storage.get(cached_key(key))
     except ObjectNotFound:
+        RENDER_CACHE.labels("miss").inc()
         return None
+    RENDER_CACHE.labels("hit").inc()
     media_type, _, data = entry.partition(b"\n")
     return Rendered(data, media_type.decode())

@@ -20,6 +20,7 @@ import httpx
 import pybreaker
 
 from pixmill.errors import PixmillError
+from pixmill.metrics.instruments import WEBHOOK_CIRCUIT_TRANSITIONS, WEBHOOK_DELIVERIES
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -187,6 +188,7 @@ class _LogTransitions(pybreaker.CircuitBreakerListener):
         old = old_state.name if old_state is not None else None
         level = logging.WARNING if new_state.name == pybreaker.STATE_OPEN else logging.INFO
         log.log(level, f"webhook circuit {new_state.name}", extra={"host": cb.name, "from": old})
+        WEBHOOK_CIRCUIT_TRANSITIONS.labels(str(new_state.name).replace("-", "_")).inc()
 
 
 class WebhookCircuits:
@@ -277,8 +279,9 @@ def deliver(
         breaker = circuits.for_host(_host(parsed))
     except Exception as exc:
         log.warning("webhook delivery failed", extra={"error": repr(exc)})
+        WEBHOOK_DELIVERIES.labels("invalid").inc()
         return Delivery(False, f"webhook not delivered: {exc}")
-    reason = "webhook not delivered"
+    reason, outcome = "webhook not delivered", "failed"
     for attempt in range(1, attempts + 1):
         try:
             # calling(), not call(): call() holds the breaker's lock while the request waits on the network,
@@ -286,6 +289,7 @@ def deliver(
             with breaker.calling():
                 status_code = _post(parsed, body, secret, timeout_s, allow_private)
             log.info("webhook delivered", extra={"attempt": attempt, "status_code": status_code})
+            WEBHOOK_DELIVERIES.labels("delivered").inc()
             return Delivery(True)
         except pybreaker.CircuitBreakerError:
             reason = (
@@ -293,14 +297,17 @@ def deliver(
                 f"failed attempts in a row; deliveries there resume after {circuits.reset_s:g} s"
             )
             log.warning("webhook not attempted: circuit open", extra={"attempt": attempt, "host": breaker.name})
+            WEBHOOK_DELIVERIES.labels("circuit_open").inc()
             return Delivery(False, reason)
         except InvalidWebhookUrl as exc:
             log.warning("webhook refused by the URL check", extra={"attempt": attempt, "error": str(exc)})
+            WEBHOOK_DELIVERIES.labels("invalid").inc()
             return Delivery(False, f"webhook not delivered: {exc}")
         except _Refused as exc:
-            reason = f"webhook not delivered: the target answered {exc}"
+            reason, outcome = f"webhook not delivered: the target answered {exc}", "refused"
             log.warning("webhook refused", extra={"attempt": attempt, "status_code": exc.status_code})
         except Exception as exc:  # any failure of one try is that try's failure, never an unsettled delivery
+            outcome = "failed"
             reason = (
                 f"webhook not delivered: {type(exc).__name__}: {exc}"
                 if str(exc)
@@ -309,4 +316,5 @@ def deliver(
             log.warning("webhook delivery failed", extra={"attempt": attempt, "error": repr(exc)})
         if attempt < attempts:
             time.sleep(backoff_s * 2 ** (attempt - 1))
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
     return Delivery(False, reason)

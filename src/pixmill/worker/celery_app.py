@@ -38,6 +38,7 @@ from kombu import Connection, Exchange, Queue
 
 from pixmill.config import Settings
 from pixmill.context import Context
+from pixmill.metrics.instruments import TASK_FAILURES, TASK_RETRIES
 from pixmill.worker import registry
 from pixmill.worker.registry import EXPIRE, QUEUES, RUN_JOB
 from pixmill.worker.retry import is_transient, retry_delay, time_limits
@@ -86,6 +87,8 @@ class DeadLetteringConsumer(Consumer):
 
     def _fail_job_of(self, message: Any, why: str) -> None:
         headers = message.headers or {}
+        task = headers.get("task")
+        TASK_FAILURES.labels(task if task in {t.name for t in registry.all_tasks()} else "unknown", "dead_letter").inc()
         job_id = headers.get("id")
         if headers.get("task") != RUN_JOB or not isinstance(job_id, str):
             return
@@ -192,8 +195,10 @@ class JobTask(Task):
                 f"the job ran past its time limit ({settings.job_timeout_s:g} s) and its worker process was "
                 f"killed after {hard:g} s"
             )
+            TASK_FAILURES.labels(RUN_JOB, "time_limit").inc()
             fail_and_notify(settings, job_id, message, background=True)
         elif not isinstance(exc, Reject):
+            TASK_FAILURES.labels(RUN_JOB, "error").inc()
             message = f"internal error in the worker ({type(exc).__name__}); the job was not completed"
             fail_and_notify(settings, job_id, message)
 
@@ -251,6 +256,7 @@ def make_celery(settings: Settings) -> Celery:
             return status
         except SoftTimeLimitExceeded:
             message = f"the job ran past its time limit ({settings.job_timeout_s:g} s) and was stopped"
+            TASK_FAILURES.labels(RUN_JOB, "time_limit").inc()
             fail_and_notify(settings, job_id, message)
             return "FAILED"
         except Exception as exc:
@@ -260,6 +266,7 @@ def make_celery(settings: Settings) -> Celery:
             reason = f"{type(exc).__name__}: {exc}"
             if retries >= self.max_retries:
                 message = f"gave up after {retries + 1} tries on a passing error: {reason}"[:500]
+                TASK_FAILURES.labels(RUN_JOB, "gave_up").inc()
                 fail_and_notify(settings, job_id, message)
                 raise Reject(message, requeue=False) from exc  # dead-lettered: `pixmill dlq requeue` retries it
             countdown = retry_delay(settings, retries)
@@ -269,6 +276,7 @@ def make_celery(settings: Settings) -> Celery:
                     release_job(ctx, job_id, f"retry {retries + 1} in {countdown:g} s after {reason}"[:500])
                 except Exception as release_error:  # the database is the one down: the job stays PROCESSING
                     log.warning("job not released", extra={"job": job_id, "error": repr(release_error)})
+            TASK_RETRIES.labels(RUN_JOB).inc()
             raise self.retry(exc=exc, countdown=countdown) from exc
 
     for spec in registry.all_tasks():

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from kombu import Connection
+
 from pixmill.context import Context
+from pixmill.metrics.scrape import Gauge
 from pixmill.worker import registry
-from pixmill.worker.celery_app import declare_topology, make_celery
+from pixmill.worker.celery_app import DEAD_QUEUE, declare_topology, make_celery
 from pixmill.worker.pools import LocalPools
 from pixmill.worker.port import RunnerUnavailable
 from pixmill.worker.retry import PUBLISH_RETRY
@@ -72,6 +75,32 @@ class CeleryRunner:
         """Raise if the broker cannot be reached."""
         with self.app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
+
+    def queue_gauges(self) -> list[Gauge]:
+        """Messages ready and consumers of each queue (the dead letters too), read now from RabbitMQ with a passive
+        declare: it creates nothing, and a queue not declared yet is left out (a metrics reading)."""
+        depth: list[tuple[tuple[str], float]] = []
+        consumers: list[tuple[tuple[str], float]] = []
+        with Connection(self.ctx.settings.broker_url, connect_timeout=1) as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+            for queue in (*registry.QUEUES, DEAD_QUEUE):
+                channel = conn.channel()
+                try:
+                    _, messages, count = channel.queue_declare(queue=queue, passive=True)
+                except conn.channel_errors:  # no such queue (yet): the broker closed this channel
+                    continue
+                else:
+                    channel.close()
+                depth.append(((queue,), float(messages)))
+                consumers.append(((queue,), float(count)))
+        return [
+            Gauge(
+                "pixmill_queue_messages", "Messages ready in a RabbitMQ queue, read at scrape time.", ["queue"], depth
+            ),
+            Gauge(
+                "pixmill_queue_consumers", "Consumers of a RabbitMQ queue, read at scrape time.", ["queue"], consumers
+            ),
+        ]
 
     def stop(self) -> None:
         self.app.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
 from pixmill.config import Settings
+from pixmill.metrics.scrape import Gauge
 from pixmill.worker import registry
 from pixmill.worker.processes import WorkerPool, stop_pools
 
@@ -35,6 +37,23 @@ class LocalPools:
     def check(self) -> None:
         for pool in self.pools.values():
             pool.check()
+
+    def gauges(self) -> list[Gauge]:
+        """This API process's pools now: tasks waiting, tasks running, processes (a metrics reading)."""
+        loads = {name: pool.load() for name, pool in self.pools.items()}
+        pid = str(os.getpid())  # several API processes (serve --workers) each have pools of their own
+        return [
+            Gauge(
+                f"pixmill_pool_{what}", doc, ["pool", "pid"], [((name, pid), load[i]) for name, load in loads.items()]
+            )
+            for i, (what, doc) in enumerate(
+                [
+                    ("backlog", "Tasks waiting for a process of an API process's worker pool."),
+                    ("busy", "Tasks running in an API process's worker pool."),
+                    ("processes", "Processes alive in an API process's worker pool."),
+                ]
+            )
+        ]
 
     def stop(self) -> None:
         stop_pools(self.pools.values())  # running tasks finish within the grace period; queued ones are cancelled

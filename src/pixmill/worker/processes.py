@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 from pixmill.config import Settings
 from pixmill.context import Context
 from pixmill.errors import PixmillError
+from pixmill.metrics.instruments import TASK_FAILURES
+from pixmill.metrics.multiproc import process_exited
 
 R = TypeVar("R")
 
@@ -138,6 +140,7 @@ class _Worker:
     task: Future[Any] | None = None
     told_to_stop: bool = False
     killed_at_deadline: bool = False
+    task_name: str = ""  # what it runs (a registered task's name), for the failure counter
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -206,6 +209,12 @@ class WorkerPool:
             raise RuntimeError("the worker pool's supervisor thread stopped")
         if failure is not None:
             raise RuntimeError(failure)
+
+    def load(self) -> tuple[int, int, int]:
+        """Tasks waiting for a process, tasks running, and processes alive (for the metrics' pool gauges)."""
+        with self._lock:
+            workers = list(self._snapshot)
+            return len(self._queue), sum(1 for w in workers if w.task is not None), len(workers)
 
     def close(self) -> None:
         """Stop taking work: queued tasks are cancelled, running ones go on for `grace_s` more seconds."""
@@ -347,6 +356,8 @@ class WorkerPool:
                     future.set_exception(exc)
                 else:
                     w.task = future
+                if w.task is future:
+                    w.task_name = args[0] if args and isinstance(args[0], str) else getattr(fn, "__name__", "task")
 
     def _read(self, w: _Worker) -> None:
         """Take every answer waiting on the worker's pipe."""
@@ -376,12 +387,14 @@ class WorkerPool:
     def _buried(self, w: _Worker, start_failures: int, next_start: float) -> tuple[int, float]:
         """Account for a process that ended: fail its task, and slow restarts down when processes cannot start."""
         reason = _exit_reason(w.process.exitcode)
+        process_exited(w.process.pid)
         if w.task is not None:
             future, w.task = w.task, None
             if w.killed_at_deadline:
                 future.set_exception(PoolStopped(f"worker process {w.process.pid} was stopped ({reason})"))
             else:
                 log.error("worker process died", extra={"pid": w.process.pid, "reason": reason})
+                TASK_FAILURES.labels(w.task_name[:64] or "task", "worker_died").inc()
                 future.set_exception(WorkerDied(f"worker process {w.process.pid} died ({reason})"))
         if w.ready or w.told_to_stop:
             return 0, 0.0
