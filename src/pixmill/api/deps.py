@@ -108,7 +108,7 @@ def require_scope(scope: str) -> Any:
     return Depends(check)
 
 
-# What a route behind `require_scope` / `require_role` may answer for it, for its OpenAPI `responses`.
+# What a route behind `require_scope` may answer for it, for its OpenAPI `responses`.
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in (no session and no valid API key)"},
     403: {"description": "The account or API key lacks the role or scope this needs"},
@@ -145,16 +145,3 @@ def signed_in(principal: Principal, scope: str) -> None:
     if principal.anonymous:
         raise Unauthenticated(f"sign in or send an API key with the {scope!r} scope")
     need_scope(principal, scope)
-
-
-def require_role(role: str) -> Any:
-    """A dependency: the caller is signed in and has `role` (admin counts as staff)."""
-
-    def check(principal: Caller) -> Principal:
-        if principal.anonymous:
-            raise Unauthenticated(f"sign in as {role}")
-        if not (role in principal.roles or principal.is_admin):
-            raise Forbidden(f"this needs the {role!r} role")
-        return principal
-
-    return Depends(check)

@@ -18,7 +18,6 @@ from pixmill.identity.principal import Principal, Via, scopes_of
 SESSION_COOKIE = "pixmill_session"
 CSRF_COOKIE = "pixmill_csrf"  # readable by the page's script, which sends it back as CSRF_HEADER
 CSRF_HEADER = "X-CSRF-Token"
-DEFAULT_TTL = timedelta(days=14)
 # The expiry slides on use, written at most this often.
 _SLIDE_EVERY = timedelta(minutes=5)
 
@@ -102,7 +101,7 @@ def csrf_ok(expected: str, sent: str | None) -> bool:
     return bool(sent) and hmac.compare_digest(expected.encode(), (sent or "").encode())
 
 
-def set_cookies(response: Response, token: str, csrf: str, secure: bool, ttl: timedelta = DEFAULT_TTL) -> None:
+def set_cookies(response: Response, token: str, csrf: str, secure: bool, ttl: timedelta) -> None:
     """The session cookie (HttpOnly, SameSite=Lax; Secure behind https) and the CSRF cookie the page reads."""
     age = int(ttl.total_seconds())
     response.set_cookie(SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax", secure=secure, path="/")

@@ -31,10 +31,6 @@ def users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.created_at, User.id)).all()
 
 
-def count_users(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User)) or 0)
-
-
 def key_with_user(session: Session, prefix: str) -> tuple[ApiKey, User] | None:
     """The key with that prefix and its owner, in one query."""
     row = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix))
